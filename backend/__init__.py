@@ -1,0 +1,1 @@
+"""Stowage: direct-to-S3 uploads, verified before they are recorded."""
