@@ -1,0 +1,122 @@
+"""The command line: `python -m backend serve | db upgrade | keys create|list|revoke`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from backend.db import migrate
+from backend.db.engine import create_engine, transaction
+from backend.domain import keys
+from backend.errors import DomainError
+from backend.settings import ConfigError, Settings, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors become one line on stderr and a non-zero exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: Callable[[Settings, argparse.Namespace], int] = args.run
+    try:
+        return command(load_settings(), args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m backend", description="Stowage: direct-to-S3 uploads."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API with uvicorn")
+    serve.add_argument("--reload", action="store_true", help="restart when code changes")
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(run=_db_upgrade)
+
+    key = commands.add_parser("keys", help="API keys")
+    key_commands = key.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="issue a key (printed once)")
+    create.add_argument("--owner", required=True, help="owner name; created on first use")
+    create.set_defaults(run=_keys_create)
+    key_commands.add_parser("list", help="list keys (never the secrets)").set_defaults(
+        run=_keys_list
+    )
+    revoke = key_commands.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key", metavar="KEY_OR_ID", help="the key, its key id or its row id")
+    revoke.set_defaults(run=_keys_revoke)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415  (only this command needs the server)
+
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=None if args.reload else settings.web_concurrency,
+        reload=args.reload,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = create_engine(settings)
+    try:
+        with transaction(engine):  # a clear error when the database is unreachable
+            pass
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    print("database schema is up to date")
+    return 0
+
+
+def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings)
+    try:
+        with transaction(engine) as session:
+            issued = keys.create_key(session, args.owner)
+    finally:
+        engine.dispose()
+    print(f"created key {issued.key_id} for owner {issued.owner!r}; it is shown only once:")
+    print(issued.key)
+    return 0
+
+
+def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = create_engine(settings)
+    try:
+        with transaction(engine) as session:
+            rows = keys.list_keys(session)
+    finally:
+        engine.dispose()
+    print(f"{'KEY ID':<18} {'OWNER':<24} {'CREATED (UTC)':<20} STATUS")
+    for row in rows:
+        status = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        print(f"{row.key_id:<18} {row.owner:<24} {row.created_at:%Y-%m-%d %H:%M:%S}  {status}")
+    return 0
+
+
+def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings)
+    try:
+        with transaction(engine) as session:
+            info = keys.revoke_key(session, args.key)
+    finally:
+        engine.dispose()
+    print(f"revoked key {info.key_id} of owner {info.owner!r}")
+    return 0

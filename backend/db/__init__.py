@@ -1,0 +1,1 @@
+"""The data layer: engine, tables and the queries the domain runs."""

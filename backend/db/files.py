@@ -1,0 +1,62 @@
+"""Queries on the files table. Every one is scoped by owner; none commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from backend.db.tables import File
+
+
+def get(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | None:
+    """The owner's file with this id, or None (another owner's file is None too)."""
+    return session.exec(select(File).where(File.id == file_id, File.owner_id == owner_id)).first()
+
+
+def page(
+    session: Session,
+    owner_id: uuid.UUID,
+    *,
+    status: str,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    name_contains: str | None,
+) -> list[File]:
+    """Newest first, keyset on (created_at, id); ix_files_owner_status_created serves it."""
+    query = select(File).where(File.owner_id == owner_id, File.status == status)
+    if after is not None:
+        created_at, file_id = after
+        query = query.where(sa.tuple_(col(File.created_at), col(File.id)) < (created_at, file_id))
+    if name_contains:
+        escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(col(File.filename).ilike(f"%{escaped}%", escape="\\"))
+    query = query.order_by(sa.desc(col(File.created_at)), sa.desc(col(File.id))).limit(limit)
+    return list(session.exec(query).all())
+
+
+def transition(
+    session: Session, file_id: uuid.UUID, *, from_status: str, values: dict[str, Any]
+) -> bool:
+    """Move a file out of `from_status`; False when someone else moved it first.
+
+    The status test is in the UPDATE itself, so of two concurrent confirms exactly one wins.
+    """
+    result = session.execute(
+        sa.update(File)
+        .where(col(File.id) == file_id, col(File.status) == from_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def delete(session: Session, file_id: uuid.UUID) -> bool:
+    """Remove the row; False when it was already gone."""
+    result = session.execute(
+        sa.delete(File).where(col(File.id) == file_id).execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)

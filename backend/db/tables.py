@@ -1,0 +1,118 @@
+"""SQLModel tables. These describe storage only; wire types live in backend.http.schemas."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on PostgreSQL and SQLite alike.
+
+    SQLite has no timezone type and hands back naive values; normalising on the way in and out
+    keeps comparisons and cursors identical on both databases.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+class FileStatus(enum.StrEnum):
+    """Where a file is in its life: pending until verified, then ready or rejected."""
+
+    PENDING = "pending"
+    READY = "ready"
+    REJECTED = "rejected"
+
+
+class Owner(SQLModel, table=True):
+    """Whoever owns files; API keys belong to an owner."""
+
+    __tablename__ = "owners"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only its public id and a SHA-256 hash of the whole key are stored."""
+
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(foreign_key="owners.id", nullable=False, index=True)
+    key_id: str = Field(sa_column=sa.Column(sa.String(32), nullable=False, unique=True))
+    key_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
+
+
+class File(SQLModel, table=True):
+    """One uploaded (or announced) file and the facts verified about its object."""
+
+    __tablename__ = "files"
+    __table_args__ = (
+        # Serves the listing exactly: owner, status, newest first, keyset on (created_at, id).
+        sa.Index("ix_files_owner_status_created", "owner_id", "status", "created_at", "id"),
+        sa.CheckConstraint("size >= 0", name="ck_files_size_nonnegative"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'ready', 'rejected')", name="ck_files_status_known"
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(foreign_key="owners.id", nullable=False)
+    object_key: str = Field(sa_column=sa.Column(sa.String(1024), nullable=False, unique=True))
+    filename: str = Field(sa_column=sa.Column(sa.String(1024), nullable=False))
+    content_type: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    size: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    sha256: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    status: str = Field(
+        default=FileStatus.PENDING.value, sa_column=sa.Column(sa.String(16), nullable=False)
+    )
+    rejection_reason: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(500), nullable=True)
+    )
+    etag: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    version_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(1024), nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    upload_expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    confirmed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )

@@ -1,0 +1,1 @@
+"""What an upload is: its rules, its states and the checks between them."""

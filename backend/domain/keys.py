@@ -1,0 +1,123 @@
+"""API keys: random, shown once, stored as a hash, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from backend.db.tables import ApiKey, Owner, utcnow
+from backend.errors import InvalidInput, NotAuthenticated, NotFound
+
+KEY_PREFIX = "stw"
+# stw_<key id: 16 base32 chars>_<secret: 43 url-safe chars, 256 bits>
+_KEY_FORMAT = re.compile(r"^stw_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$")
+_KEY_ID_FORMAT = re.compile(r"^[a-z2-7]{16}$")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key just created: the only moment its secret exists outside the caller's hands."""
+
+    id: uuid.UUID
+    key_id: str
+    owner: str
+    key: str
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A stored key as listed: never the secret."""
+
+    id: uuid.UUID
+    key_id: str
+    owner: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _hash(key: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(key.encode("ascii")).hexdigest()
+
+
+def _new_key_id() -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def create_key(session: Session, owner_name: str) -> IssuedKey:
+    """Issue a key for `owner_name`, creating the owner on first use."""
+    name = owner_name.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise InvalidInput("owner", "must be 1-200 printable characters")
+    owner = session.exec(select(Owner).where(Owner.name == name)).first()
+    if owner is None:
+        owner = Owner(name=name)
+        session.add(owner)
+        session.flush()
+    key_id = _new_key_id()
+    key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(owner_id=owner.id, key_id=key_id, key_hash=_hash(key))
+    session.add(row)
+    session.flush()
+    return IssuedKey(id=row.id, key_id=key_id, owner=name, key=key)
+
+
+def list_keys(session: Session) -> list[KeyInfo]:
+    """Every key, oldest first, with its owner's name."""
+    rows = session.exec(
+        select(ApiKey, Owner).join(Owner).order_by(sa.asc(col(ApiKey.created_at)))
+    ).all()
+    return [
+        KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
+        for key, owner in rows
+    ]
+
+
+def revoke_key(session: Session, key_or_id: str) -> KeyInfo:
+    """Revoke by the full key, its public key id, or its row id; revoking twice is harmless."""
+    text = key_or_id.strip()
+    match = _KEY_FORMAT.match(text)
+    query = select(ApiKey, Owner).join(Owner)
+    if match:
+        query = query.where(ApiKey.key_id == match.group(1))
+    elif _KEY_ID_FORMAT.match(text):
+        query = query.where(ApiKey.key_id == text)
+    else:
+        try:
+            query = query.where(ApiKey.id == uuid.UUID(text))
+        except ValueError:
+            raise NotFound(f"No API key matches {text!r}.") from None
+    found = session.exec(query).first()
+    if found is None:
+        raise NotFound(f"No API key matches {text!r}.")
+    key, owner = found
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+        session.flush()
+    return KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
+
+
+def authenticate(session: Session, presented: str | None) -> uuid.UUID:
+    """The owner id behind a presented key, or NotAuthenticated (same message for every failure)."""
+    failure = NotAuthenticated("A valid API key is required (Authorization: Bearer <key>).")
+    match = _KEY_FORMAT.match(presented or "")
+    if match is None:
+        raise failure
+    row = session.exec(select(ApiKey).where(ApiKey.key_id == match.group(1))).first()
+    # Compare even when the row is missing so timing says nothing about which key ids exist.
+    stored = row.key_hash if row is not None else "0" * 64
+    if not hmac.compare_digest(stored, _hash(presented or "")) or row is None:
+        raise failure
+    if row.revoked_at is not None:
+        raise failure
+    return row.owner_id

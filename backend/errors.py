@@ -1,0 +1,98 @@
+"""The domain's errors: a small tree the HTTP layer maps to problem responses in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the service reports to a caller on purpose.
+
+    `code` is the stable machine-readable name clients may branch on; `detail` is one human
+    sentence. Subclasses fix the code; the HTTP layer fixes the status.
+    """
+
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    """A request field breaks a rule; `field` names it."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.reason = detail
+
+
+class NotAuthenticated(DomainError):
+    """No API key, an unknown one, or a revoked one."""
+
+    code = "not_authenticated"
+
+
+class NotFound(DomainError):
+    """The resource does not exist for this caller (another owner's looks the same)."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request clashes with the resource's current state."""
+
+    code = "conflict"
+
+
+class ObjectMissing(Conflict):
+    """Confirm was called before the bytes reached the bucket."""
+
+    code = "object_missing"
+
+
+class FileNotReady(Conflict):
+    """The file is not (or no longer) in a state that allows this."""
+
+    code = "file_not_ready"
+
+
+class TooLarge(DomainError):
+    """The declared size is over the configured limit."""
+
+    code = "file_too_large"
+
+
+class UnsupportedContentType(DomainError):
+    """The declared content type is outside the allow-list."""
+
+    code = "unsupported_content_type"
+
+
+class UploadRejected(DomainError):
+    """What arrived in the bucket differs from what was declared; the object was deleted."""
+
+    code = "upload_rejected"
+
+    def __init__(self, detail: str, mismatches: list[str]) -> None:
+        super().__init__(detail)
+        self.mismatches = mismatches
+
+
+class Unavailable(DomainError):
+    """A backing service (database or object storage) cannot be reached right now."""
+
+    code = "unavailable"
+
+
+class StorageUnavailable(Unavailable):
+    """The object store did not answer or failed."""
+
+    code = "storage_unavailable"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database did not answer or failed."""
+
+    code = "database_unavailable"

@@ -1,0 +1,132 @@
+"""`/files`: announce an upload, confirm it, list, read, download and delete files."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, delete, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.response import Redirect
+
+from backend.db.engine import transaction
+from backend.domain.files import FileService
+from backend.errors import NotFound, UploadRejected
+from backend.http.auth import provide_owner_id, require_api_key
+from backend.http.schemas import (
+    DownloadOut,
+    FileOut,
+    FilePage,
+    UploadRequest,
+    UploadTicketOut,
+    download_out,
+    file_out,
+    ticket_out,
+)
+from backend.services import Services
+
+
+def _file_id(raw: str) -> uuid.UUID:
+    # A malformed id is just another id that does not exist: same 404, same body.
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("No such file.") from None
+
+
+class FilesController(Controller):
+    """Each handler runs in the worker thread pool and is one transaction, committed on return."""
+
+    path = "/files"
+    tags = ["files"]
+    guards = [require_api_key]
+    dependencies = {"owner_id": Provide(provide_owner_id, sync_to_thread=False)}
+    security = [{"apiKey": []}]
+
+    @post("/upload", status_code=201, sync_to_thread=True)
+    def request_upload(
+        self, data: UploadRequest, owner_id: uuid.UUID, services: Services
+    ) -> UploadTicketOut:
+        """Record a pending file and return the presigned POST form for its bytes."""
+        with transaction(services.engine) as session:
+            ticket = FileService(session, services.storage, services.settings).request_upload(
+                owner_id,
+                filename=data.filename,
+                content_type=data.content_type,
+                size=data.size,
+                sha256=data.sha256,
+            )
+        return ticket_out(ticket)
+
+    @post("/{file_id:str}/confirm", status_code=200, sync_to_thread=True)
+    def confirm(self, file_id: str, owner_id: uuid.UUID, services: Services) -> FileOut:
+        """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
+        with transaction(services.engine) as session:
+            verdict = FileService(session, services.storage, services.settings).confirm(
+                owner_id, _file_id(file_id)
+            )
+        # Raised after the commit: the rejection is recorded even though the answer is an error.
+        if verdict.rejected:
+            raise UploadRejected(
+                "The uploaded object did not match the declaration and was deleted: "
+                + "; ".join(verdict.mismatches),
+                verdict.mismatches,
+            )
+        return file_out(verdict.file)
+
+    @get("/", sync_to_thread=True)
+    def list_files(
+        self,
+        owner_id: uuid.UUID,
+        services: Services,
+        limit: Annotated[int, Parameter(description="Page size, 1-100")] = 50,
+        cursor: Annotated[
+            str | None, Parameter(description="next_cursor of the previous page")
+        ] = None,
+        status: Annotated[
+            Literal["pending", "ready", "rejected"], Parameter(description="Files in this state")
+        ] = "ready",
+        q: Annotated[str | None, Parameter(description="Filename contains (any case)")] = None,
+    ) -> FilePage:
+        """The caller's files, newest first."""
+        with transaction(services.engine) as session:
+            page = FileService(session, services.storage, services.settings).list(
+                owner_id, status=status, limit=limit, cursor_token=cursor, q=q
+            )
+        return FilePage(items=[file_out(f) for f in page.items], next_cursor=page.next_cursor)
+
+    @get("/{file_id:str}", sync_to_thread=True)
+    def get_file(self, file_id: str, owner_id: uuid.UUID, services: Services) -> FileOut:
+        """One file."""
+        with transaction(services.engine) as session:
+            file = FileService(session, services.storage, services.settings).get(
+                owner_id, _file_id(file_id)
+            )
+        return file_out(file)
+
+    @get("/{file_id:str}/download", sync_to_thread=True)
+    def download(
+        self,
+        file_id: str,
+        owner_id: uuid.UUID,
+        services: Services,
+        disposition: Literal["attachment", "inline"] = "attachment",
+        redirect: bool = False,
+    ) -> Response[DownloadOut] | Redirect:
+        """A short-lived download URL, or a 307 to it with `redirect=true`."""
+        with transaction(services.engine) as session:
+            download = FileService(session, services.storage, services.settings).download(
+                owner_id, _file_id(file_id), disposition
+            )
+        if redirect:
+            return Redirect(download.url, status_code=307)
+        return Response(download_out(download))
+
+    @delete("/{file_id:str}", status_code=204, sync_to_thread=True)
+    def delete_file(self, file_id: str, owner_id: uuid.UUID, services: Services) -> None:
+        """Delete the object and the record."""
+        with transaction(services.engine) as session:
+            FileService(session, services.storage, services.settings).delete(
+                owner_id, _file_id(file_id)
+            )

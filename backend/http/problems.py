@@ -1,0 +1,154 @@
+"""Every error becomes an RFC 9457 problem response here, and only here."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+
+from backend import errors
+
+logger = logging.getLogger("backend.http")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 422,
+    errors.UploadRejected: 422,
+    errors.NotAuthenticated: 401,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.UnsupportedContentType: 415,
+    errors.Unavailable: 503,
+}
+
+_CODE_BY_HTTP_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, plus `code` (stable, machine-readable) and field `errors`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, str]] = []
+    mismatches: list[str] = []
+
+
+def status_for(error: errors.DomainError) -> int:
+    """The HTTP status of a domain error: the entry of its nearest mapped ancestor."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field_errors: list[dict[str, str]] | None = None,
+    mismatches: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    """A problem+json response."""
+    body = Problem(
+        type=f"urn:stowage:problem:{code}",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=field_errors or [],
+        mismatches=mismatches or [],
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(
+    _request: Request[Any, Any, Any], exc: errors.DomainError
+) -> Response[Problem]:
+    """Map a DomainError to its problem response."""
+    status = status_for(exc)
+    headers = {}
+    if isinstance(exc, errors.NotAuthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="stowage"'
+    if isinstance(exc, errors.Unavailable):
+        headers["Retry-After"] = "5"
+    field_errors = None
+    if isinstance(exc, errors.InvalidInput):
+        field_errors = [{"field": exc.field, "message": exc.reason}]
+    mismatches = exc.mismatches if isinstance(exc, errors.UploadRejected) else None
+    return problem_response(
+        status,
+        exc.code,
+        exc.detail,
+        field_errors=field_errors,
+        mismatches=mismatches,
+        headers=headers,
+    )
+
+
+def validation_handler(
+    _request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Problem]:
+    """Request bodies and parameters of the wrong shape: 422 naming each field."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    field_errors = [_field_error(item) for item in extra if isinstance(item, dict)]
+    if not field_errors:
+        return problem_response(400, "bad_request", exc.detail)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+    return problem_response(422, "invalid_input", detail, field_errors=field_errors)
+
+
+def http_exception_handler(
+    _request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[Problem]:
+    """Litestar's own HTTP errors (unknown route, wrong method, broken JSON) as problems."""
+    if isinstance(exc.__cause__, SerializationException):
+        return problem_response(400, "malformed_json", "The request body is not valid JSON.")
+    status = exc.status_code
+    code = _CODE_BY_HTTP_STATUS.get(status, "error" if status < 500 else "internal_error")
+    detail = exc.detail if status < 500 else "The service failed to handle this request."
+    return problem_response(status, code, detail, headers=exc.headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """Anything unforeseen: logged with its traceback, answered without one."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "internal_error", "The service failed to handle this request.")
+
+
+def _field_error(item: dict[str, Any]) -> dict[str, str]:
+    """One of Litestar's validation entries, with the body itself called `body`."""
+    field = str(item.get("key") or "body")
+    message = str(item.get("message", "")).split(" - at `", 1)[0]
+    if field == "data":  # Litestar's name for the whole body
+        field = "body"
+        if message == "'data'":  # no body at all
+            message = "a JSON object is required"
+    return {"field": field, "message": message}
+
+
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    errors.DomainError: domain_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,34 @@
+"""The long-lived resources of one process: made at startup, closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from backend.db.engine import create_engine
+from backend.settings import Settings
+from backend.storage import Storage, create_client
+
+
+@dataclass(frozen=True)
+class Services:
+    """Settings, the database engine and the bucket adapter, shared by every request."""
+
+    settings: Settings
+    engine: sa.Engine
+    storage: Storage
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        """Build the engine and the one S3 client for this process."""
+        return cls(
+            settings=settings,
+            engine=create_engine(settings),
+            storage=Storage(create_client(settings), settings.s3_bucket),
+        )
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+        self.storage.client.close()

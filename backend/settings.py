@@ -1,0 +1,175 @@
+"""The one settings object, read from the environment and validated once at startup."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import msgspec
+
+GiB = 1024**3
+
+# A conservative default: common documents, images, media and archives. Anything a browser
+# would render as active content from the bucket's origin (HTML, SVG, XHTML, JavaScript) is
+# left out on purpose; operators can widen the list, never by accident.
+DEFAULT_CONTENT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "image/heic",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/zip",
+    "application/gzip",
+    "application/x-tar",
+    "application/octet-stream",
+    "application/vnd.openxmlformats-officedocument.*",
+    "application/vnd.oasis.opendocument.*",
+    "audio/*",
+    "video/*",
+)
+
+
+def _describe(text: str) -> msgspec.Meta:
+    return msgspec.Meta(description=text)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Service configuration. Field names are the environment variable names, lowercased."""
+
+    database_url: Annotated[
+        str,
+        _describe(
+            "Database URL: postgresql://user:pass@host:5432/db (the psycopg driver is chosen "
+            "automatically) or sqlite:///path/to/file.db"
+        ),
+    ]
+    s3_bucket: Annotated[str, _describe("Bucket that receives the uploads")]
+    s3_endpoint_url: Annotated[
+        str | None,
+        _describe("S3 endpoint for S3-compatible servers such as SeaweedFS; unset on AWS"),
+    ] = None
+    aws_region: Annotated[str, _describe("AWS region of the bucket")] = "us-east-1"
+    s3_key_prefix: Annotated[
+        str, _describe("Prefix of every object key the service creates; ends with /")
+    ] = "uploads/"
+    upload_url_ttl_seconds: Annotated[
+        int, _describe("Lifetime of a presigned upload form, in seconds"), msgspec.Meta(ge=1)
+    ] = 600
+    download_url_ttl_seconds: Annotated[
+        int, _describe("Lifetime of a presigned download URL, in seconds"), msgspec.Meta(ge=1)
+    ] = 300
+    max_upload_bytes: Annotated[
+        int, _describe("Largest file accepted in a single POST, in bytes"), msgspec.Meta(ge=0)
+    ] = 5 * GiB
+    allowed_content_types: Annotated[
+        tuple[str, ...],
+        _describe(
+            "Comma-separated allow-list of content types; type/* matches a whole family. "
+            "The default leaves out HTML, SVG, XHTML and JavaScript"
+        ),
+    ] = DEFAULT_CONTENT_TYPES
+    database_pool_size: Annotated[
+        int, _describe("Database connections kept open per process"), msgspec.Meta(ge=1)
+    ] = 10
+    worker_threads: Annotated[
+        int,
+        _describe("Threads per process for blocking database and S3 calls"),
+        msgspec.Meta(ge=1),
+    ] = 40
+    s3_connect_timeout_seconds: Annotated[
+        float, _describe("Connect timeout for S3 calls, in seconds"), msgspec.Meta(gt=0)
+    ] = 3.0
+    s3_read_timeout_seconds: Annotated[
+        float, _describe("Read timeout for S3 calls, in seconds"), msgspec.Meta(gt=0)
+    ] = 10.0
+    host: Annotated[str, _describe("Address `serve` listens on")] = "127.0.0.1"
+    port: Annotated[int, _describe("Port `serve` listens on"), msgspec.Meta(ge=1, le=65535)] = 8000
+    web_concurrency: Annotated[
+        int, _describe("Worker processes `serve` starts"), msgspec.Meta(ge=1)
+    ] = 1
+    log_level: Annotated[str, _describe("Log level: debug, info, warning or error")] = "info"
+
+    def __post_init__(self) -> None:
+        """Check the rules that span a field's value rather than its type."""
+        if not self.database_url.startswith(("postgresql://", "postgres://", "sqlite://")):
+            raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite://")
+        if not self.s3_bucket:
+            raise ConfigError("S3_BUCKET", "must not be empty")
+        if not self.s3_key_prefix.endswith("/") or self.s3_key_prefix.startswith("/"):
+            raise ConfigError("S3_KEY_PREFIX", "must end with / and not start with one")
+        if not self.allowed_content_types:
+            raise ConfigError("ALLOWED_CONTENT_TYPES", "must name at least one type")
+        if self.log_level not in {"debug", "info", "warning", "error"}:
+            raise ConfigError("LOG_LEVEL", "must be one of debug, info, warning, error")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """Each setting as (ENV_NAME, default or "required", description), for docs and checks."""
+    info = msgspec.inspect.type_info(Settings)
+    if not isinstance(info, msgspec.inspect.StructType):  # pragma: no cover
+        raise TypeError("Settings must be a msgspec Struct")
+    rows = []
+    for field in info.fields:
+        schema = (
+            field.type.extra_json_schema
+            if isinstance(field.type, msgspec.inspect.Metadata)
+            else None
+        )
+        description = str((schema or {}).get("description", ""))
+        if field.required:
+            default = "required"
+        elif isinstance(field.default, tuple):
+            default = ",".join(field.default)
+        else:
+            default = "" if field.default is None else str(field.default)
+        rows.append((field.name.upper(), default, description))
+    return rows
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from the environment, raising ConfigError naming the first bad variable."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    for name, _default, _description in describe_settings():
+        value = env.get(name)
+        if value is None or value.strip() == "":
+            continue
+        raw[name.lower()] = _parse(name, value.strip())
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except ConfigError:
+        raise
+    except msgspec.ValidationError as exc:
+        raise ConfigError(*_explain(exc)) from None
+
+
+def _parse(name: str, value: str) -> Any:
+    if name == "ALLOWED_CONTENT_TYPES":
+        return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    return value
+
+
+def _explain(exc: msgspec.ValidationError) -> tuple[str, str]:
+    """Turn msgspec's message ("Expected `int`, got `str` - at `$.port`") into (VAR, problem)."""
+    message = str(exc)
+    problem, _, where = message.partition(" - at `$.")
+    if where:
+        return where.rstrip("`").split("[")[0].upper(), problem.lower()
+    if message.startswith("Object missing required field `"):
+        field = message.removeprefix("Object missing required field `").rstrip("`")
+        return field.upper(), "required but not set"
+    return "configuration", message

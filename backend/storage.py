@@ -1,0 +1,197 @@
+"""The S3 adapter: every boto3 call the service makes, with botocore errors translated here."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backend.errors import StorageUnavailable
+from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    """A browser-ready form: POST `fields` (then the file) as multipart/form-data to `url`."""
+
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ObjectFacts:
+    """What the bucket says about an object."""
+
+    size: int
+    content_type: str | None
+    sha256_b64: str | None
+    etag: str | None
+    version_id: str | None
+
+
+def create_client(settings: Settings) -> S3Client:
+    """One S3 client per process: SigV4, standard retries, explicit timeouts.
+
+    Credentials come from boto3's default chain (the instance role on EC2, env vars locally).
+    """
+    config = Config(
+        signature_version="s3v4",
+        region_name=settings.aws_region,
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=settings.s3_connect_timeout_seconds,
+        read_timeout=settings.s3_read_timeout_seconds,
+        # Path style for S3-compatible servers on localhost; virtual hosts on AWS.
+        s3={"addressing_style": "path" if settings.s3_endpoint_url else "virtual"},
+        max_pool_connections=settings.worker_threads,
+    )
+    client: S3Client = boto3.session.Session().client(
+        "s3", endpoint_url=settings.s3_endpoint_url, config=config
+    )
+    return client
+
+
+def sha256_hex_to_b64(sha256_hex: str) -> str:
+    """S3 wants checksums base64-encoded; the API speaks hex."""
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
+
+
+def sha256_b64_to_hex(sha256_b64: str) -> str | None:
+    """The hex form of a full-object base64 SHA-256, or None for composite (multipart) values."""
+    try:
+        raw = base64.b64decode(sha256_b64, validate=True)
+    except ValueError:
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+class Storage:
+    """The bucket, as the service uses it."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def presign_post(
+        self,
+        key: str,
+        *,
+        size: int,
+        content_type: str,
+        sha256_hex: str | None,
+        expires_in: int,
+    ) -> PresignedPost:
+        """A POST form whose policy pins key, exact size, content type and (if given) SHA-256.
+
+        boto3 adds the bucket, key and signing fields to the policy itself; every other field
+        we return gets an exact-match condition, so nothing in the form can be changed.
+        """
+        fields: dict[str, str] = {"Content-Type": content_type}
+        conditions: list[Any] = [
+            {"Content-Type": content_type},
+            ["content-length-range", size, size],
+        ]
+        if sha256_hex is not None:
+            checksum = sha256_hex_to_b64(sha256_hex)
+            fields["x-amz-checksum-algorithm"] = "SHA256"
+            fields["x-amz-checksum-sha256"] = checksum
+            conditions.append({"x-amz-checksum-algorithm": "SHA256"})
+            conditions.append({"x-amz-checksum-sha256": checksum})
+        try:
+            post = self.client.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Fields=fields,
+                Conditions=conditions,
+                ExpiresIn=expires_in,
+            )
+        except BotoCoreError as exc:  # no credentials, or none that can sign
+            raise StorageUnavailable(
+                "Cannot sign the upload: storage credentials missing."
+            ) from exc
+        return PresignedPost(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
+
+    def presign_get(
+        self,
+        key: str,
+        *,
+        version_id: str | None,
+        content_type: str,
+        content_disposition: str,
+        expires_in: int,
+    ) -> str:
+        """A GET URL for exactly this object version, with the response headers fixed."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentType": content_type,
+            "ResponseContentDisposition": content_disposition,
+        }
+        if version_id:
+            params["VersionId"] = version_id
+        try:
+            return self.client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=expires_in
+            )
+        except BotoCoreError as exc:
+            raise StorageUnavailable(
+                "Cannot sign the download: storage credentials missing."
+            ) from exc
+
+    def head(self, key: str) -> ObjectFacts | None:
+        """Facts about the object at `key` (checksum included), or None when there is none."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_CODES:
+                return None
+            raise _unavailable(exc) from exc
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+        version = head.get("VersionId")
+        return ObjectFacts(
+            size=head["ContentLength"],
+            content_type=head.get("ContentType"),
+            sha256_b64=head.get("ChecksumSHA256"),
+            etag=head.get("ETag"),
+            version_id=None if version in (None, "null") else version,
+        )
+
+    def delete(self, key: str, *, version_id: str | None = None) -> None:
+        """Remove the object; with a version id that exact version is destroyed, not hidden."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        try:
+            self.client.delete_object(**params)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_CODES:
+                return
+            raise _unavailable(exc) from exc
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+
+    def check(self, prefix: str) -> None:
+        """Prove the bucket answers with the permissions the service has (list under prefix)."""
+        try:
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _unavailable(exc: Exception) -> StorageUnavailable:
+    if isinstance(exc, ClientError):
+        return StorageUnavailable(f"Object storage refused the request ({_error_code(exc)}).")
+    return StorageUnavailable("Object storage is unreachable; try again shortly.")
