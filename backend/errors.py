@@ -17,6 +17,12 @@ class DomainError(Exception):
         self.detail = detail
 
 
+class MalformedBody(DomainError):
+    """The request body is not JSON at all."""
+
+    code = "malformed_json"
+
+
 class InvalidInput(DomainError):
     """A request field breaks a rule; `field` names it."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import boto3
 import sqlalchemy as sa
 
 from backend.db.engine import create_engine
@@ -20,12 +21,14 @@ class Services:
     storage: Storage
 
     @classmethod
-    def create(cls, settings: Settings) -> Services:
+    def create(
+        cls, settings: Settings, boto_session: boto3.session.Session | None = None
+    ) -> Services:
         """Build the engine and the one S3 client for this process."""
         return cls(
             settings=settings,
             engine=create_engine(settings),
-            storage=Storage(create_client(settings), settings.s3_bucket),
+            storage=Storage(create_client(settings, boto_session), settings.s3_bucket),
         )
 
     def close(self) -> None:

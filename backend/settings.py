@@ -97,7 +97,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         """Check the rules that span a field's value rather than its type."""
-        if not self.database_url.startswith(("postgresql://", "postgres://", "sqlite://")):
+        if not self.database_url.startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite://")
+        ):
             raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite://")
         if not self.s3_bucket:
             raise ConfigError("S3_BUCKET", "must not be empty")
@@ -160,6 +162,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def _parse(name: str, value: str) -> Any:
     if name == "ALLOWED_CONTENT_TYPES":
         return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    if name == "LOG_LEVEL":
+        return value.lower()
     return value
 
 

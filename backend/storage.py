@@ -38,10 +38,11 @@ class ObjectFacts:
     version_id: str | None
 
 
-def create_client(settings: Settings) -> S3Client:
+def create_client(settings: Settings, session: boto3.session.Session | None = None) -> S3Client:
     """One S3 client per process: SigV4, standard retries, explicit timeouts.
 
-    Credentials come from boto3's default chain (the instance role on EC2, env vars locally).
+    Credentials come from boto3's default chain (the instance role on EC2, env vars locally)
+    unless a session with its own credentials is given.
     """
     config = Config(
         signature_version="s3v4",
@@ -53,7 +54,7 @@ def create_client(settings: Settings) -> S3Client:
         s3={"addressing_style": "path" if settings.s3_endpoint_url else "virtual"},
         max_pool_connections=settings.worker_threads,
     )
-    client: S3Client = boto3.session.Session().client(
+    client: S3Client = (session or boto3.session.Session()).client(
         "s3", endpoint_url=settings.s3_endpoint_url, config=config
     )
     return client
@@ -113,7 +114,9 @@ class Storage:
                 Conditions=conditions,
                 ExpiresIn=expires_in,
             )
-        except BotoCoreError as exc:  # no credentials, or none that can sign
+        # Without credentials botocore's POST signer fails with AttributeError (its GET signer
+        # raises NoCredentialsError); either way the service cannot sign right now.
+        except (BotoCoreError, AttributeError) as exc:
             raise StorageUnavailable(
                 "Cannot sign the upload: storage credentials missing."
             ) from exc

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.db.tables import File
 
@@ -17,15 +18,14 @@ def get(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | Non
     return session.exec(select(File).where(File.id == file_id, File.owner_id == owner_id)).first()
 
 
-def page(
-    session: Session,
+def page_query(
     owner_id: uuid.UUID,
     *,
     status: str,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
     name_contains: str | None,
-) -> list[File]:
+) -> SelectOfScalar[File]:
     """Newest first, keyset on (created_at, id); ix_files_owner_status_created serves it."""
     query = select(File).where(File.owner_id == owner_id, File.status == status)
     if after is not None:
@@ -34,8 +34,12 @@ def page(
     if name_contains:
         escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(col(File.filename).ilike(f"%{escaped}%", escape="\\"))
-    query = query.order_by(sa.desc(col(File.created_at)), sa.desc(col(File.id))).limit(limit)
-    return list(session.exec(query).all())
+    return query.order_by(sa.desc(col(File.created_at)), sa.desc(col(File.id))).limit(limit)
+
+
+def page(session: Session, owner_id: uuid.UUID, **criteria: Any) -> list[File]:
+    """Run `page_query`: one page of the owner's files."""
+    return list(session.exec(page_query(owner_id, **criteria)).all())
 
 
 def transition(

@@ -12,7 +12,7 @@ import msgspec
 from backend.errors import InvalidInput
 
 
-class _Position(msgspec.Struct, array_like=True, frozen=True):
+class _Position(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
     created_at: datetime
     id: uuid.UUID
 

@@ -22,17 +22,17 @@ def normalize_filename(raw: str) -> str:
     name = unicodedata.normalize("NFC", raw)
     if not name.strip():
         raise InvalidInput("filename", "must not be empty")
+    for char in name:
+        if char in _BIDI_CONTROLS:
+            raise InvalidInput("filename", "must not contain bidirectional control characters")
+        if unicodedata.category(char) in {"Cc", "Cs"} or char in "\u2028\u2029":
+            raise InvalidInput("filename", "must not contain control characters")
     if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
         raise InvalidInput("filename", f"must be at most {MAX_FILENAME_BYTES} bytes in UTF-8")
     if "/" in name or "\\" in name:
         raise InvalidInput("filename", "must not contain / or \\")
     if name in {".", ".."}:
         raise InvalidInput("filename", "must not be . or ..")
-    for char in name:
-        if char in _BIDI_CONTROLS:
-            raise InvalidInput("filename", "must not contain bidirectional control characters")
-        if unicodedata.category(char) in {"Cc", "Cs"} or char in "\u2028\u2029":
-            raise InvalidInput("filename", "must not contain control characters")
     return name
 
 

@@ -6,14 +6,15 @@ import uuid
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, QueryParameter, RawBody
 from litestar.response import Redirect
 
 from backend.db.engine import transaction
 from backend.domain.files import FileService
 from backend.errors import NotFound, UploadRejected
 from backend.http.auth import provide_owner_id, require_api_key
+from backend.http.bodies import decode, documented_body
 from backend.http.schemas import (
     DownloadOut,
     FileOut,
@@ -44,11 +45,20 @@ class FilesController(Controller):
     dependencies = {"owner_id": Provide(provide_owner_id, sync_to_thread=False)}
     security = [{"apiKey": []}]
 
-    @post("/upload", status_code=201, sync_to_thread=True)
+    @post(
+        "/upload",
+        status_code=201,
+        sync_to_thread=True,
+        operation_class=documented_body(UploadRequest),
+    )
     def request_upload(
-        self, data: UploadRequest, owner_id: uuid.UUID, services: Services
+        self,
+        body: RawBody,
+        owner_id: NamedDependency[uuid.UUID],
+        services: NamedDependency[Services],
     ) -> UploadTicketOut:
         """Record a pending file and return the presigned POST form for its bytes."""
+        data = decode(body, UploadRequest)
         with transaction(services.engine) as session:
             ticket = FileService(session, services.storage, services.settings).request_upload(
                 owner_id,
@@ -60,7 +70,12 @@ class FilesController(Controller):
         return ticket_out(ticket)
 
     @post("/{file_id:str}/confirm", status_code=200, sync_to_thread=True)
-    def confirm(self, file_id: str, owner_id: uuid.UUID, services: Services) -> FileOut:
+    def confirm(
+        self,
+        file_id: FromPath[str],
+        owner_id: NamedDependency[uuid.UUID],
+        services: NamedDependency[Services],
+    ) -> FileOut:
         """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
         with transaction(services.engine) as session:
             verdict = FileService(session, services.storage, services.settings).confirm(
@@ -78,16 +93,17 @@ class FilesController(Controller):
     @get("/", sync_to_thread=True)
     def list_files(
         self,
-        owner_id: uuid.UUID,
-        services: Services,
-        limit: Annotated[int, Parameter(description="Page size, 1-100")] = 50,
+        owner_id: NamedDependency[uuid.UUID],
+        services: NamedDependency[Services],
+        limit: Annotated[int, QueryParameter(description="Page size, 1-100")] = 50,
         cursor: Annotated[
-            str | None, Parameter(description="next_cursor of the previous page")
+            str | None, QueryParameter(description="next_cursor of the previous page")
         ] = None,
         status: Annotated[
-            Literal["pending", "ready", "rejected"], Parameter(description="Files in this state")
+            Literal["pending", "ready", "rejected"],
+            QueryParameter(description="Files in this state"),
         ] = "ready",
-        q: Annotated[str | None, Parameter(description="Filename contains (any case)")] = None,
+        q: Annotated[str | None, QueryParameter(description="Filename contains (any case)")] = None,
     ) -> FilePage:
         """The caller's files, newest first."""
         with transaction(services.engine) as session:
@@ -97,7 +113,12 @@ class FilesController(Controller):
         return FilePage(items=[file_out(f) for f in page.items], next_cursor=page.next_cursor)
 
     @get("/{file_id:str}", sync_to_thread=True)
-    def get_file(self, file_id: str, owner_id: uuid.UUID, services: Services) -> FileOut:
+    def get_file(
+        self,
+        file_id: FromPath[str],
+        owner_id: NamedDependency[uuid.UUID],
+        services: NamedDependency[Services],
+    ) -> FileOut:
         """One file."""
         with transaction(services.engine) as session:
             file = FileService(session, services.storage, services.settings).get(
@@ -108,11 +129,14 @@ class FilesController(Controller):
     @get("/{file_id:str}/download", sync_to_thread=True)
     def download(
         self,
-        file_id: str,
-        owner_id: uuid.UUID,
-        services: Services,
-        disposition: Literal["attachment", "inline"] = "attachment",
-        redirect: bool = False,
+        file_id: FromPath[str],
+        owner_id: NamedDependency[uuid.UUID],
+        services: NamedDependency[Services],
+        disposition: Annotated[
+            Literal["attachment", "inline"],
+            QueryParameter(description="inline is honoured only for types safe to display"),
+        ] = "attachment",
+        redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut] | Redirect:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
         with transaction(services.engine) as session:
@@ -124,7 +148,12 @@ class FilesController(Controller):
         return Response(download_out(download))
 
     @delete("/{file_id:str}", status_code=204, sync_to_thread=True)
-    def delete_file(self, file_id: str, owner_id: uuid.UUID, services: Services) -> None:
+    def delete_file(
+        self,
+        file_id: FromPath[str],
+        owner_id: NamedDependency[uuid.UUID],
+        services: NamedDependency[Services],
+    ) -> None:
         """Delete the object and the record."""
         with transaction(services.engine) as session:
             FileService(session, services.storage, services.settings).delete(

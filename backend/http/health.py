@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from backend.db.engine import ping
 from backend.errors import Unavailable
@@ -22,7 +23,7 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/ready", sync_to_thread=True)
-    def ready(self, services: Services) -> Response[Health]:
+    def ready(self, services: NamedDependency[Services]) -> Response[Health]:
         """The database and the bucket answer; 503 naming the one that does not."""
         checks = {}
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 
 from backend import errors
 
@@ -17,6 +17,7 @@ logger = logging.getLogger("backend.http")
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.MalformedBody: 400,
     errors.InvalidInput: 422,
     errors.UploadRejected: 422,
     errors.NotAuthenticated: 401,
@@ -120,9 +121,7 @@ def validation_handler(
 def http_exception_handler(
     _request: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[Problem]:
-    """Litestar's own HTTP errors (unknown route, wrong method, broken JSON) as problems."""
-    if isinstance(exc.__cause__, SerializationException):
-        return problem_response(400, "malformed_json", "The request body is not valid JSON.")
+    """Litestar's own HTTP errors (unknown route, wrong method, ...) as problems."""
     status = exc.status_code
     code = _CODE_BY_HTTP_STATUS.get(status, "error" if status < 500 else "internal_error")
     detail = exc.detail if status < 500 else "The service failed to handle this request."

@@ -1,0 +1,1 @@
+"""Local development and test infrastructure: real servers started on this machine."""

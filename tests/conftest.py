@@ -1,0 +1,109 @@
+"""Root fixtures: a real PostgreSQL with the migrated schema, one clean database per test."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from pytest_postgresql import factories
+from sqlmodel import Session
+
+from backend.db import migrate
+from backend.db.engine import create_engine
+from backend.domain import keys
+from backend.settings import Settings
+
+
+def _url(host: str, port: int | str, user: str, dbname: str, password: str | None) -> str:
+    auth = f"{user}:{password}" if password else user
+    return f"postgresql://{auth}@{host}:{port}/{dbname}"
+
+
+def migrate_template(
+    host: str, port: int, user: str, dbname: str, password: str | None, **_: Any
+) -> None:
+    """pytest-postgresql loader: run the real migrations into the template database once."""
+    engine = sa.create_engine(
+        _url(host, port, user, dbname, password).replace("postgresql://", "postgresql+psycopg://"),
+        poolclass=sa.NullPool,
+    )
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+# A running server (CI, or --postgresql-host/--postgresql-port) is used as is; otherwise the
+# process fixture starts a throwaway one from the local PostgreSQL binaries.
+postgresql_noproc = factories.postgresql_noproc(load=[migrate_template])
+postgresql_proc = factories.postgresql_proc(port=None, load=[migrate_template])
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgresql_server(request: pytest.FixtureRequest) -> Any:
+    """Whichever PostgreSQL the run can use: the configured or local one, else a fresh one."""
+    host = request.config.getoption("postgresql_host") or "127.0.0.1"
+    port = int(request.config.getoption("postgresql_port") or 5432)
+    name = "postgresql_noproc" if _answers(host, port) else "postgresql_proc"
+    return request.getfixturevalue(name)
+
+
+postgresql = factories.postgresql("postgresql_server")
+
+
+@pytest.fixture
+def database_url(postgresql: psycopg.Connection[Any]) -> str:
+    """URL of this test's own database, cloned from the migrated template."""
+    info = postgresql.info
+    return _url(info.host, info.port, info.user, info.dbname, info.password or None)
+
+
+@pytest.fixture
+def make_settings(database_url: str) -> Callable[..., Settings]:
+    """Settings for this test's database; keyword arguments override any field."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "s3_bucket": "stowage-test",
+            "s3_key_prefix": "uploads/",
+            "worker_threads": 8,
+            "database_pool_size": 4,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def engine(make_settings: Callable[..., Settings]) -> Iterator[sa.Engine]:
+    """An engine on this test's database."""
+    engine = create_engine(make_settings())
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_key(engine: sa.Engine) -> Callable[[str], str]:
+    """Issue an API key for an owner name (created on first use) and return the key."""
+
+    def make(owner: str = "alice") -> str:
+        with Session(engine) as session:
+            issued = keys.create_key(session, owner)
+            session.commit()
+        return issued.key
+
+    return make

@@ -1,0 +1,63 @@
+"""The API as a test drives it: one owner's calls, and the browser's half of an upload."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.testing import TestClient
+
+
+@dataclass
+class Api:
+    """The API as one owner sees it, plus the client-side half of an upload."""
+
+    http: TestClient[Litestar]
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    def request_upload(self, body: bytes = b"hello", **fields: Any) -> httpx.Response:
+        payload = {"filename": "hello.txt", "content_type": "text/plain", "size": len(body)}
+        payload.update(fields)
+        return self.request("POST", "/files/upload", json=payload)
+
+    def upload(
+        self, body: bytes = b"hello", *, sha256: bool = True, **fields: Any
+    ) -> dict[str, Any]:
+        """Announce, POST to S3 and confirm; the confirmed file."""
+        if sha256:
+            fields.setdefault("sha256", hashlib.sha256(body).hexdigest())
+        ticket = self.request_upload(body, **fields)
+        assert ticket.status_code == 201, ticket.text
+        response = post_form(ticket.json()["upload"], body)
+        assert response.status_code in {200, 201, 204}, response.text
+        confirmed = self.request("POST", f"/files/{ticket.json()['file_id']}/confirm")
+        assert confirmed.status_code == 200, confirmed.text
+        result: dict[str, Any] = confirmed.json()
+        return result
+
+
+def post_form(
+    upload: dict[str, Any],
+    body: bytes,
+    *,
+    fields: dict[str, str] | None = None,
+    content_type: str | None = None,
+) -> httpx.Response:
+    """Send bytes to S3 as a browser would: the form's fields, then the file, as multipart."""
+    form = dict(upload["fields"])
+    form.update(fields or {})
+    file_type = content_type or form.get("Content-Type", "application/octet-stream")
+    return httpx.post(
+        upload["url"], data=form, files={"file": ("blob", body, file_type)}, timeout=30
+    )

@@ -1,0 +1,108 @@
+"""The command line, run as a user would: `python -m backend ...` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from backend.domain import keys
+
+
+@pytest.fixture
+def run(database_url: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the CLI with this test's database in its environment."""
+
+    def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "S3_BUCKET": "stowage-test",
+            **env,
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "backend", *args],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+
+    return run_cli
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line_and_stores_only_a_hash(
+    run: Callable[..., subprocess.CompletedProcess[str]], engine: sa.Engine
+) -> None:
+    result = run("keys", "create", "--owner", "carol")
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("stw_") and " " not in key
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT key_id, key_hash FROM api_keys")).all()
+    assert len(stored) == 1
+    assert key not in stored[0] and key.split("_")[2] not in stored[0].key_hash
+    with Session(engine) as session:
+        assert keys.authenticate(session, key)  # the printed key works
+
+
+def test_keys_list_shows_keys_without_secrets_and_revoke_disables_them(
+    run: Callable[..., subprocess.CompletedProcess[str]], engine: sa.Engine
+) -> None:
+    key = run("keys", "create", "--owner", "dave").stdout.strip().splitlines()[-1]
+    key_id = key.split("_")[1]
+
+    listed = run("keys", "list")
+    assert listed.returncode == 0
+    assert key_id in listed.stdout and "dave" in listed.stdout and "active" in listed.stdout
+    assert key not in listed.stdout
+
+    revoked = run("keys", "revoke", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked" in run("keys", "list").stdout
+    with Session(engine) as session, pytest.raises(Exception, match="valid API key"):
+        keys.authenticate(session, key)
+
+
+def test_revoke_accepts_the_full_key(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    key = run("keys", "create", "--owner", "erin").stdout.strip().splitlines()[-1]
+    assert run("keys", "revoke", key).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("keys", "revoke", "no-such-key"), {}, "No API key matches"),
+        (("keys", "list"), {"DATABASE_URL": ""}, "DATABASE_URL"),
+        (("keys", "list"), {"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        (("keys", "list"), {"UPLOAD_URL_TTL_SECONDS": "soon"}, "UPLOAD_URL_TTL_SECONDS"),
+        (("keys", "list"), {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"}, "unreachable"),
+    ],
+)
+def test_command_errors_are_one_human_line(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+    args: tuple[str, ...],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    result = run(*args, **env)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_is_idempotent(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    first, second = run("db", "upgrade"), run("db", "upgrade")
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+
+
+def test_usage_errors_exit_2(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    assert run("keys").returncode == 2
+    assert run("frobnicate").returncode == 2

@@ -1,0 +1,142 @@
+"""Listing: newest first, keyset pages with an opaque cursor, filters, and the index behind it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from backend.db import files as queries
+from backend.db.tables import File, FileStatus
+from backend.domain import keys
+from tests.integration.api import Api
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def seed(engine: sa.Engine, api: Api) -> Callable[..., list[File]]:
+    """Insert files for alice directly (listing reads only the database)."""
+    with Session(engine) as session:
+        owner_id = keys.authenticate(session, api.key)
+
+    def insert(names: list[str], *, status: str = "ready", same_time: bool = False) -> list[File]:
+        rows = []
+        with Session(engine, expire_on_commit=False) as session:
+            for index, name in enumerate(names):
+                file_id = uuid.uuid4()
+                created = BASE if same_time else BASE + timedelta(seconds=index)
+                row = File(
+                    id=file_id,
+                    owner_id=owner_id,
+                    object_key=f"uploads/{owner_id}/{file_id}",
+                    filename=name,
+                    content_type="text/plain",
+                    size=1,
+                    status=status,
+                    created_at=created,
+                    upload_expires_at=created + timedelta(minutes=10),
+                )
+                session.add(row)
+                rows.append(row)
+            session.commit()
+        return rows
+
+    return insert
+
+
+def _walk(api: Api, **params: object) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        body = api.request("GET", "/files", params=query).json()
+        pages.append([item["file_id"] for item in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+def test_pages_are_newest_first_without_gaps_or_repeats(
+    api: Api, seed: Callable[..., list[File]]
+) -> None:
+    rows = seed([f"file-{i}.txt" for i in range(7)])
+    pages = _walk(api, limit=3)
+    expected = [str(row.id) for row in sorted(rows, key=lambda r: r.created_at, reverse=True)]
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert [file_id for page in pages for file_id in page] == expected
+
+
+def test_files_created_in_the_same_instant_are_ordered_by_id_across_pages(
+    api: Api, seed: Callable[..., list[File]]
+) -> None:
+    rows = seed([f"tie-{i}.txt" for i in range(5)], same_time=True)
+    pages = _walk(api, limit=2)
+    flat = [file_id for page in pages for file_id in page]
+    assert flat == sorted((str(row.id) for row in rows), key=uuid.UUID, reverse=True)
+
+
+def test_a_page_of_exactly_limit_items_has_no_next_cursor(
+    api: Api, seed: Callable[..., list[File]]
+) -> None:
+    seed(["a.txt", "b.txt"])
+    body = api.request("GET", "/files", params={"limit": 2}).json()
+    assert len(body["items"]) == 2
+    assert body["next_cursor"] is None
+
+
+def test_default_limit_is_50(api: Api, seed: Callable[..., list[File]]) -> None:
+    seed([f"n{i}.txt" for i in range(51)])
+    body = api.request("GET", "/files").json()
+    assert len(body["items"]) == 50
+    assert body["next_cursor"] is not None
+
+
+def test_status_filter_defaults_to_ready(api: Api, seed: Callable[..., list[File]]) -> None:
+    ready = seed(["ready.txt"])
+    pending = seed(["pending.txt"], status=FileStatus.PENDING)
+
+    def listed(**params: str) -> list[str]:
+        items = api.request("GET", "/files", params=params).json()["items"]
+        return [item["file_id"] for item in items]
+
+    assert listed() == [str(ready[0].id)]
+    assert listed(status="pending") == [str(pending[0].id)]
+    assert listed(status="rejected") == []
+
+
+@pytest.mark.parametrize(
+    ("q", "matches"),
+    [
+        ("REPORT", {"Annual Report.pdf", "report_2024.txt", "report-2024.txt"}),
+        ("_2024", {"report_2024.txt"}),  # _ is a literal, not a wildcard
+        ("100%", {"100% done.txt"}),  # so is %
+        ("ü", {"Grüße.txt"}),
+        ("nothing", set()),
+    ],
+)
+def test_q_is_a_case_insensitive_literal_substring(
+    api: Api, seed: Callable[..., list[File]], q: str, matches: set[str]
+) -> None:
+    seed(["Annual Report.pdf", "report_2024.txt", "report-2024.txt", "100% done.txt", "Grüße.txt"])
+    items = api.request("GET", "/files", params={"q": q}).json()["items"]
+    assert {item["filename"] for item in items} == matches
+
+
+def test_the_listing_query_is_served_by_its_index(engine: sa.Engine) -> None:
+    query = queries.page_query(
+        uuid.uuid4(),
+        status="ready",
+        limit=51,
+        after=(BASE, uuid.uuid4()),
+        name_contains=None,
+    )
+    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        connection.execute(sa.text("SET enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in connection.execute(sa.text(f"EXPLAIN {compiled}")))
+    assert "ix_files_owner_status_created" in plan
+    assert "Sort" not in plan  # the index order is the answer's order

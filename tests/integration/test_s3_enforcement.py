@@ -1,0 +1,155 @@
+"""What the signature binds, proven against a real S3 server: every violation is refused there.
+
+moto accepts all of these, which is why they run against SeaweedFS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from backend.settings import Settings
+from tests.integration.api import Api, post_form
+
+BODY = b"exactly these bytes"
+
+
+def _assert_refused(response: httpx.Response) -> None:
+    assert response.status_code in {400, 403}, (response.status_code, response.text)
+
+
+def _assert_never_ready(api: Api, file_id: str) -> None:
+    confirmed = api.request("POST", f"/files/{file_id}/confirm")
+    assert confirmed.status_code == 409, confirmed.text  # nothing arrived
+    assert api.request("GET", f"/files/{file_id}").json()["status"] == "pending"
+
+
+def _ticket(api: Api, **fields: Any) -> dict[str, Any]:
+    response = api.request_upload(BODY, sha256=hashlib.sha256(BODY).hexdigest(), **fields)
+    assert response.status_code == 201, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+def test_s3_refuses_a_body_larger_than_declared(api: Api) -> None:
+    ticket = _ticket(api)
+    response = post_form(ticket["upload"], BODY + b"!")
+    _assert_refused(response)
+    _assert_never_ready(api, str(ticket["file_id"]))
+
+
+def test_s3_refuses_a_body_smaller_than_declared(api: Api) -> None:
+    ticket = _ticket(api)
+    _assert_refused(post_form(ticket["upload"], BODY[:-1]))
+    _assert_never_ready(api, str(ticket["file_id"]))
+
+
+def test_s3_refuses_a_changed_key(api: Api) -> None:
+    ticket = _ticket(api)
+    upload = ticket["upload"]
+    key = upload["fields"]["key"]
+    response = post_form(upload, BODY, fields={"key": key + "-elsewhere"})
+    _assert_refused(response)
+    _assert_never_ready(api, str(ticket["file_id"]))
+
+
+def test_s3_refuses_a_changed_content_type(api: Api) -> None:
+    ticket = _ticket(api)
+    response = post_form(
+        ticket["upload"],
+        BODY,
+        fields={"Content-Type": "text/html"},
+        content_type="text/html",
+    )
+    _assert_refused(response)
+    _assert_never_ready(api, str(ticket["file_id"]))
+
+
+def test_s3_refuses_bytes_that_do_not_match_the_declared_sha256(api: Api) -> None:
+    ticket = _ticket(api)
+    same_length_other_bytes = BODY.upper()
+    _assert_refused(post_form(ticket["upload"], same_length_other_bytes))
+    _assert_never_ready(api, str(ticket["file_id"]))
+
+
+def test_s3_refuses_a_tampered_signature(api: Api) -> None:
+    ticket = _ticket(api)
+    signature = ticket["upload"]["fields"]["x-amz-signature"]
+    tampered = ("0" if signature[0] != "0" else "1") + signature[1:]
+    response = post_form(ticket["upload"], BODY, fields={"x-amz-signature": tampered})
+    _assert_refused(response)
+    _assert_never_ready(api, str(ticket["file_id"]))
+
+
+def test_s3_refuses_an_expired_form(
+    make_app: Callable[[Settings], Litestar], settings: Settings, make_key: Callable[[str], str]
+) -> None:
+    short = make_app(msgspec.structs.replace(settings, upload_url_ttl_seconds=1))
+    with TestClient(short) as http:
+        api = Api(http, make_key("alice"))
+        ticket = _ticket(api)
+        time.sleep(2.5)
+        _assert_refused(post_form(ticket["upload"], BODY))
+        confirmed = api.request("POST", f"/files/{ticket['file_id']}/confirm")
+        assert confirmed.status_code == 409
+        assert "expired" in confirmed.json()["detail"]
+
+
+def test_s3_refuses_a_tampered_download_url(api: Api) -> None:
+    file = api.upload(BODY)
+    url = api.request("GET", f"/files/{file['file_id']}/download").json()["url"]
+    assert httpx.get(url).status_code == 200
+    parts = urlparse(url)
+    query = parse_qs(parts.query)
+    query["response-content-type"] = ["text/html"]
+    tampered = urlunparse(parts._replace(query=urlencode(query, doseq=True)))
+    assert httpx.get(tampered).status_code == 403
+
+
+def test_s3_refuses_an_expired_download_url(
+    make_app: Callable[[Settings], Litestar], settings: Settings, make_key: Callable[[str], str]
+) -> None:
+    short = make_app(msgspec.structs.replace(settings, download_url_ttl_seconds=1))
+    with TestClient(short) as http:
+        api = Api(http, make_key("alice"))
+        file = api.upload(BODY)
+        url = api.request("GET", f"/files/{file['file_id']}/download").json()["url"]
+        time.sleep(2.5)
+        assert httpx.get(url).status_code == 403
+
+
+def test_s3_refuses_anonymous_reads(api: Api, settings: Settings) -> None:
+    file = api.upload(BODY)
+    url = api.request("GET", f"/files/{file['file_id']}/download").json()["url"]
+    parts = urlparse(url)
+    anonymous = urlunparse(parts._replace(query=""))
+    assert httpx.get(anonymous).status_code == 403
+
+
+@pytest.mark.parametrize("field", ["Content-Type", "x-amz-checksum-sha256", "key"])
+def test_every_returned_field_is_pinned_by_a_policy_condition(api: Api, field: str) -> None:
+    fields = _ticket(api)["upload"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    pinned = {
+        name.lower()
+        for condition in policy["conditions"]
+        if isinstance(condition, dict)
+        for name in condition
+    }
+    unpinned = {
+        name for name in fields if name.lower() not in pinned | {"policy", "x-amz-signature"}
+    }
+    assert unpinned == set()
+    assert field.lower() in pinned
+    assert ["content-length-range", len(BODY), len(BODY)] in policy["conditions"]

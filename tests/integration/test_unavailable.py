@@ -1,0 +1,101 @@
+"""When the database or the bucket cannot be reached: 503, a problem body, nothing half-written."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from backend.settings import Settings
+from tests.integration.api import Api, post_form
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # nothing listens here once the socket is closed
+
+
+@pytest.fixture
+def no_storage(
+    make_app: Callable[[Settings], Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the same database, with an S3 endpoint where nothing answers."""
+    broken = msgspec.structs.replace(
+        settings,
+        s3_endpoint_url=f"http://127.0.0.1:{_closed_port()}",
+        s3_connect_timeout_seconds=0.5,
+        s3_read_timeout_seconds=0.5,
+    )
+    with TestClient(make_app(broken)) as http:
+        yield http
+
+
+@pytest.fixture
+def no_database(
+    make_app: Callable[[Settings], Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the real bucket, with a database URL where nothing answers."""
+    broken = msgspec.structs.replace(
+        settings, database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/nowhere"
+    )
+    with TestClient(make_app(broken)) as http:
+        yield http
+
+
+def test_confirm_without_storage_is_503_and_the_file_stays_pending(
+    api: Api, no_storage: TestClient[Litestar]
+) -> None:
+    ticket = api.request_upload(b"abc").json()
+    assert post_form(ticket["upload"], b"abc").status_code == 204
+
+    response = no_storage.post(f"/files/{ticket['file_id']}/confirm", headers=api.headers)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "storage_unavailable"
+    assert response.headers["retry-after"]
+    assert api.request("GET", f"/files/{ticket['file_id']}").json()["status"] == "pending"
+    assert api.request("POST", f"/files/{ticket['file_id']}/confirm").json()["status"] == "ready"
+
+
+def test_delete_without_storage_is_503_and_keeps_the_file(
+    api: Api, no_storage: TestClient[Litestar]
+) -> None:
+    file = api.upload(b"keep me")
+    response = no_storage.delete(f"/files/{file['file_id']}", headers=api.headers)
+    assert response.status_code == 503
+    assert api.request("GET", f"/files/{file['file_id']}").json() == file
+    assert api.request("DELETE", f"/files/{file['file_id']}").status_code == 204
+
+
+def test_readiness_names_the_missing_bucket(no_storage: TestClient[Litestar]) -> None:
+    response = no_storage.get("/health/ready")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"] == "ok"
+    assert checks["storage"] != "ok"
+
+
+def test_without_a_database_requests_are_503_and_liveness_still_answers(
+    api: Api, no_database: TestClient[Litestar]
+) -> None:
+    response = no_database.get("/files", headers=api.headers)
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    assert "Traceback" not in response.text
+    ready = no_database.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["storage"] == "ok"
+    assert ready.json()["checks"]["database"] != "ok"
+    assert no_database.get("/health/live").status_code == 200
+
+
+def test_readiness_is_ok_when_everything_answers(client: TestClient[Litestar]) -> None:
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "storage": "ok"}}
