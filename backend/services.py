@@ -27,7 +27,7 @@ class Services:
         """Build the engine and the one S3 client for this process."""
         return cls(
             settings=settings,
-            engine=create_engine(settings),
+            engine=create_engine(settings, boto_session),
             storage=Storage(create_client(settings, boto_session), settings.s3_bucket),
         )
 

@@ -49,6 +49,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "automatically) or sqlite:///path/to/file.db"
         ),
     ]
+    database_iam_auth: Annotated[
+        bool,
+        _describe(
+            "Log in to RDS with a fresh IAM auth token per connection (instance role); "
+            "DATABASE_URL then carries no password and TLS is required"
+        ),
+    ] = False
+    database_password_secret_arn: Annotated[
+        str | None,
+        _describe(
+            "Secrets Manager secret holding the database password (RDS-managed JSON or a "
+            "plain string); re-read every 5 minutes so rotation works"
+        ),
+    ] = None
     s3_bucket: Annotated[str, _describe("Bucket that receives the uploads")]
     s3_endpoint_url: Annotated[
         str | None,
@@ -101,6 +115,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite://")
         ):
             raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite://")
+        if self.database_iam_auth and self.database_password_secret_arn:
+            raise ConfigError(
+                "DATABASE_PASSWORD_SECRET_ARN", "choose either it or DATABASE_IAM_AUTH, not both"
+            )
+        if (self.database_iam_auth or self.database_password_secret_arn) and (
+            self.database_url.startswith("sqlite")
+        ):
+            raise ConfigError("DATABASE_IAM_AUTH", "applies to PostgreSQL URLs only")
         if not self.s3_bucket:
             raise ConfigError("S3_BUCKET", "must not be empty")
         if not self.s3_key_prefix.endswith("/") or self.s3_key_prefix.startswith("/"):

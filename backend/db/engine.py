@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import boto3
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from backend.db.credentials import IamAuthToken, SecretPassword, use_password_source
 from backend.errors import DatabaseUnavailable
 from backend.settings import Settings
 
@@ -26,8 +28,13 @@ def database_url(raw: str) -> sa.URL:
     raise ValueError(f"unsupported database URL scheme {url.drivername!r}")
 
 
-def create_engine(settings: Settings) -> sa.Engine:
-    """An engine with a pool sized for the worker threads and fast failure when unreachable."""
+def create_engine(
+    settings: Settings, boto_session: boto3.session.Session | None = None
+) -> sa.Engine:
+    """An engine with a pool sized for the worker threads and fast failure when unreachable.
+
+    With IAM auth or a password secret, each new connection fetches its password then.
+    """
     url = database_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(
@@ -37,14 +44,33 @@ def create_engine(settings: Settings) -> sa.Engine:
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if settings.database_iam_auth and "sslmode" not in url.query:
+        connect_args["sslmode"] = "require"  # tokens must never cross the network in clear
+    engine = sa.create_engine(
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        # IAM tokens open connections for 15 minutes only; recycle well before RDS would drop us.
+        pool_recycle=600 if settings.database_iam_auth else -1,
+        connect_args=connect_args,
     )
+    if settings.database_iam_auth:
+        rds = (boto_session or boto3.session.Session()).client(
+            "rds", region_name=settings.aws_region
+        )
+        token = IamAuthToken(
+            rds, host=url.host or "", port=url.port or 5432, user=url.username or ""
+        )
+        use_password_source(engine, token)
+    elif settings.database_password_secret_arn:
+        secrets = (boto_session or boto3.session.Session()).client(
+            "secretsmanager", region_name=settings.aws_region
+        )
+        use_password_source(engine, SecretPassword(secrets, settings.database_password_secret_arn))
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
