@@ -1,0 +1,175 @@
+"""`scripts/dev` as a newcomer runs it: it starts, serves uploads, stops cleanly, and restarts."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.local.seaweedfs import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class DevStack:
+    """One running `scripts/dev` and what it printed."""
+
+    process: subprocess.Popen[str]
+    log: Path
+    api: str
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def key(self) -> str:
+        match = re.search(r"API key\s+(stw_\S+)", self.output())
+        assert match, self.output()
+        return match.group(1)
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a person would press it; the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=30)
+
+
+def _env(data_dir: Path, port: int, s3_port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("AWS_")}
+    env.update(PORT=str(port), S3_PORT=str(s3_port), DATA_DIR=str(data_dir))
+    return env
+
+
+def _start(data_dir: Path, port: int, s3_port: int, log: Path) -> DevStack:
+    handle = log.open("w", encoding="utf-8")
+    process = subprocess.Popen(
+        ["sh", str(ROOT / "scripts" / "dev")],
+        env=_env(data_dir, port, s3_port),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    handle.close()
+    stack = DevStack(process, log, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, stack.output()
+        try:
+            if httpx.get(f"{stack.api}/health/ready", timeout=1).status_code == 200:
+                return stack
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"scripts/dev did not become ready:\n{stack.output()}")
+
+
+def _processes_using(path: Path) -> list[str]:
+    """Command lines of live processes that mention `path` (SeaweedFS's carry its data dir)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(path) in cmdline and state != "Z":
+            found.append(cmdline)
+    return found
+
+
+def _upload_py(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FILES_API_URL": stack.api, "FILES_API_KEY": stack.key()}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "upload.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def ports() -> Iterator[tuple[int, int]]:
+    yield free_port(), free_port()
+
+
+def test_dev_serves_uploads_stops_everything_and_keeps_data_across_restarts(
+    tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    data_dir = tmp_path / "data"
+    port, s3_port = ports
+    sample = tmp_path / "hello wörld.txt"
+    sample.write_bytes(os.urandom(64 * 1024))
+
+    first = _start(data_dir, port, s3_port, tmp_path / "first.log")
+    try:
+        assert f"{first.api}/docs" in first.output()
+        assert "scripts/upload.py" in first.output()
+        uploaded = _upload_py(first, "upload", str(sample))
+        assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+        file_id = re.findall(r"[0-9a-f-]{36}", uploaded.stdout)[-1]
+        copy = tmp_path / "copy.bin"
+        downloaded = _upload_py(first, "download", file_id, "-o", str(copy))
+        assert downloaded.returncode == 0, downloaded.stderr
+        assert copy.read_bytes() == sample.read_bytes()
+        key = first.key()
+    finally:
+        exit_code = first.interrupt()
+    assert exit_code == 0, first.output()
+    assert _processes_using(data_dir) == []
+    assert "Traceback" not in first.output()
+
+    second = _start(data_dir, port, s3_port, tmp_path / "second.log")
+    try:
+        assert second.key() == key  # the development key is made once
+        info = httpx.get(
+            f"{second.api}/files/{file_id}", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert info.status_code == 200 and info.json()["status"] == "ready"
+        url = httpx.get(
+            f"{second.api}/files/{file_id}/download", headers={"Authorization": f"Bearer {key}"}
+        ).json()["url"]
+        assert httpx.get(url).content == sample.read_bytes()
+    finally:
+        assert second.interrupt() == 0
+    assert _processes_using(data_dir) == []
+
+
+@pytest.mark.parametrize("which", ["PORT", "S3_PORT"])
+def test_dev_refuses_a_port_in_use_with_one_line(
+    tmp_path: Path, ports: tuple[int, int], which: str
+) -> None:
+    port, s3_port = ports
+    busy = port if which == "PORT" else s3_port
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", busy))
+        taken.listen()
+        result = subprocess.run(
+            ["sh", str(ROOT / "scripts" / "dev")],
+            env=_env(tmp_path / "data", port, s3_port),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert str(busy) in result.stderr and "in use" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _processes_using(tmp_path / "data") == []
