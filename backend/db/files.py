@@ -32,8 +32,9 @@ def page_query(
         created_at, file_id = after
         query = query.where(sa.tuple_(col(File.created_at), col(File.id)) < (created_at, file_id))
     if name_contains:
-        escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(col(File.filename).ilike(f"%{escaped}%", escape="\\"))
+        folded = name_contains.casefold()
+        escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(col(File.search_name).like(f"%{escaped}%", escape="\\"))
     return query.order_by(sa.desc(col(File.created_at)), sa.desc(col(File.id))).limit(limit)
 
 

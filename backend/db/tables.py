@@ -96,6 +96,9 @@ class File(SQLModel, table=True):
     owner_id: uuid.UUID = Field(foreign_key="owners.id", nullable=False)
     object_key: str = Field(sa_column=sa.Column(sa.String(1024), nullable=False, unique=True))
     filename: str = Field(sa_column=sa.Column(sa.String(1024), nullable=False))
+    # casefold()ed filename: case-insensitive search that works the same on PostgreSQL and
+    # SQLite (whose lower() only knows ASCII).
+    search_name: str = Field(sa_column=sa.Column(sa.String(1024), nullable=False))
     content_type: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
     size: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     sha256: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))

@@ -94,6 +94,7 @@ class FileService:
             # Nothing from the filename ever reaches the key: no traversal, no collisions.
             object_key=f"{self.settings.s3_key_prefix}{owner_id}/{file_id}",
             filename=name,
+            search_name=name.casefold(),
             content_type=kind,
             size=size,
             sha256=sha256.lower() if sha256 else None,

@@ -35,6 +35,7 @@ def seed(engine: sa.Engine, api: Api) -> Callable[..., list[File]]:
                     owner_id=owner_id,
                     object_key=f"uploads/{owner_id}/{file_id}",
                     filename=name,
+                    search_name=name.casefold(),
                     content_type="text/plain",
                     size=1,
                     status=status,

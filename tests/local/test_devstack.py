@@ -53,7 +53,7 @@ def _env(data_dir: Path, port: int, s3_port: int) -> dict[str, str]:
 def _start(data_dir: Path, port: int, s3_port: int, log: Path) -> DevStack:
     handle = log.open("w", encoding="utf-8")
     process = subprocess.Popen(
-        ["sh", str(ROOT / "scripts" / "dev")],
+        ["/bin/sh", str(ROOT / "scripts" / "dev")],
         env=_env(data_dir, port, s3_port),
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -160,7 +160,7 @@ def test_dev_refuses_a_port_in_use_with_one_line(
         taken.bind(("127.0.0.1", busy))
         taken.listen()
         result = subprocess.run(
-            ["sh", str(ROOT / "scripts" / "dev")],
+            ["/bin/sh", str(ROOT / "scripts" / "dev")],
             env=_env(tmp_path / "data", port, s3_port),
             capture_output=True,
             text=True,

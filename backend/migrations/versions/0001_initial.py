@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.Uuid(), sa.ForeignKey("owners.id"), nullable=False),
         sa.Column("object_key", sa.String(1024), nullable=False, unique=True),
         sa.Column("filename", sa.String(1024), nullable=False),
+        sa.Column("search_name", sa.String(1024), nullable=False),
         sa.Column("content_type", sa.String(255), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=True),

@@ -1,0 +1,54 @@
+"""The embedded default database: the same code and migrations run the whole flow on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlmodel import Session
+
+from backend.db import migrate
+from backend.db.engine import create_engine
+from backend.domain import keys
+from backend.settings import Settings
+from tests.integration.api import Api
+
+
+@pytest.fixture
+def sqlite_api(
+    tmp_path: Path, settings: Settings, make_app: Callable[[Settings], Litestar]
+) -> Iterator[Api]:
+    sqlite = msgspec.structs.replace(settings, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = create_engine(sqlite)
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        key = keys.create_key(session, "alice").key
+        session.commit()
+    engine.dispose()
+    with TestClient(make_app(sqlite)) as http:
+        yield Api(http, key)
+
+
+def test_upload_list_download_delete_on_sqlite(sqlite_api: Api) -> None:
+    files = [sqlite_api.upload(f"body {i}".encode(), filename=f"Ünïcode {i}.txt") for i in range(3)]
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, "q": "ÜNÏCODE", **({"cursor": cursor} if cursor else {})}
+        body = sqlite_api.request("GET", "/files", params=params).json()
+        pages.append([item["file_id"] for item in body["items"]])
+        if not (cursor := body["next_cursor"]):
+            break
+    assert [file_id for page in pages for file_id in page] == [
+        f["file_id"] for f in reversed(files)
+    ]
+
+    url = sqlite_api.request("GET", f"/files/{files[0]['file_id']}/download").json()["url"]
+    assert httpx.get(url).content == b"body 0"
+    assert sqlite_api.request("DELETE", f"/files/{files[0]['file_id']}").status_code == 204
+    assert sqlite_api.request("GET", f"/files/{files[0]['file_id']}").status_code == 404
