@@ -14,7 +14,11 @@ from backend.db import files as queries
 from backend.db.tables import File, FileStatus, utcnow
 from backend.domain import cursor
 from backend.domain.content_types import inline_safe, normalize_content_type, require_allowed
-from backend.domain.filenames import content_disposition, normalize_filename
+from backend.domain.filenames import (
+    MAX_FILENAME_BYTES,
+    content_disposition,
+    normalize_filename,
+)
 from backend.errors import FileNotReady, InvalidInput, NotFound, ObjectMissing, TooLarge
 from backend.settings import Settings
 from backend.storage import ObjectFacts, PresignedPost, Storage, sha256_b64_to_hex
@@ -168,6 +172,8 @@ class FileService:
             raise InvalidInput("status", "must be one of pending, ready, rejected")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
+        if q is not None and len(q) > MAX_FILENAME_BYTES:
+            raise InvalidInput("q", f"must be at most {MAX_FILENAME_BYTES} characters")
         after = cursor.decode(cursor_token) if cursor_token else None
         rows = queries.page(
             self.session, owner_id, status=status, limit=limit + 1, after=after, name_contains=q

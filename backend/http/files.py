@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter, RawBody
 from litestar.response import Redirect
@@ -42,6 +43,8 @@ class FilesController(Controller):
     path = "/files"
     tags = ["files"]
     guards = [require_api_key]
+    # Answers carry presigned URLs and private metadata: never to be stored by a cache.
+    cache_control = CacheControlHeader(no_store=True)
     dependencies = {"owner_id": Provide(provide_owner_id, sync_to_thread=False)}
     security = [{"apiKey": []}]
 

@@ -144,6 +144,7 @@ def test_active_content_types_are_415_by_default(
         ({"limit": "many"}, "limit"),
         ({"status": "lost"}, "status"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"q": "x" * 256}, "q"),
     ],
 )
 def test_bad_listing_parameters_are_422(api: Api, params: dict[str, Any], field: str) -> None:

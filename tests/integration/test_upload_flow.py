@@ -54,6 +54,7 @@ def test_upload_confirm_list_download_delete_round_trip(
 
     download = api.request("GET", f"/files/{file_id}/download")
     assert download.status_code == 200, download.text
+    assert download.headers["cache-control"] == "no-store"
     fetched = httpx.get(download.json()["url"])
     assert fetched.status_code == 200
     assert fetched.content == body

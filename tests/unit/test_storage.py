@@ -275,3 +275,22 @@ def test_sha256_hex_and_base64_forms_round_trip(data: bytes) -> None:
 )
 def test_non_full_object_checksum_has_no_hex_form(value: str) -> None:
     assert sha256_b64_to_hex(value) is None
+
+
+def test_forms_signed_with_role_credentials_pin_the_session_token(
+    fake_aws_credentials: None,
+) -> None:
+    # Instance-role credentials are temporary: the token must be a field and a condition.
+    session = boto3.session.Session(
+        aws_access_key_id="ASIAEXAMPLE",
+        aws_secret_access_key="secret",
+        aws_session_token="role-session-token",
+        region_name="us-east-1",
+    )
+    settings = Settings(database_url="sqlite:///unused.db", s3_bucket=BUCKET)
+    storage = Storage(create_client(settings, session), BUCKET)
+    post = storage.presign_post(
+        KEY, size=1, content_type="image/png", sha256_hex=None, expires_in=60
+    )
+    assert post.fields["x-amz-security-token"] == "role-session-token"
+    assert {"x-amz-security-token": "role-session-token"} in _policy(post.fields)["conditions"]
