@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlmodel import Session
 
 from backend.db import migrate
-from backend.db.engine import create_engine, transaction
+from backend.db.engine import create_engine, ping, transaction
 from backend.domain import keys
 from backend.errors import DomainError
 from backend.settings import ConfigError, Settings, load_settings
@@ -73,11 +76,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """One transaction on a short-lived engine, for one command."""
+    engine = create_engine(settings)
+    try:
+        with transaction(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     engine = create_engine(settings)
     try:
-        with transaction(engine):  # a clear error when the database is unreachable
-            pass
+        ping(engine)  # a clear error when the database is unreachable
         migrate.upgrade(engine)
     finally:
         engine.dispose()
@@ -86,24 +99,16 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
-    engine = create_engine(settings)
-    try:
-        with transaction(engine) as session:
-            issued = keys.create_key(session, args.owner)
-    finally:
-        engine.dispose()
+    with _session(settings) as session:
+        issued = keys.create_key(session, args.owner)
     print(f"created key {issued.key_id} for owner {issued.owner!r}; it is shown only once:")
     print(issued.key)
     return 0
 
 
 def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
-    engine = create_engine(settings)
-    try:
-        with transaction(engine) as session:
-            rows = keys.list_keys(session)
-    finally:
-        engine.dispose()
+    with _session(settings) as session:
+        rows = keys.list_keys(session)
     print(f"{'KEY ID':<18} {'OWNER':<24} {'CREATED (UTC)':<20} STATUS")
     for row in rows:
         status = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
@@ -112,11 +117,7 @@ def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    engine = create_engine(settings)
-    try:
-        with transaction(engine) as session:
-            info = keys.revoke_key(session, args.key)
-    finally:
-        engine.dispose()
+    with _session(settings) as session:
+        info = keys.revoke_key(session, args.key)
     print(f"revoked key {info.key_id} of owner {info.owner!r}")
     return 0

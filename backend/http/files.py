@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, post
@@ -37,6 +39,13 @@ def _file_id(raw: str) -> uuid.UUID:
         raise NotFound("No such file.") from None
 
 
+@contextmanager
+def _files(services: Services) -> Iterator[FileService]:
+    """The file rules on a fresh transaction, committed when the block ends without error."""
+    with transaction(services.engine) as session:
+        yield FileService(session, services.storage, services.settings)
+
+
 class FilesController(Controller):
     """Each handler runs in the worker thread pool and is one transaction, committed on return."""
 
@@ -62,8 +71,8 @@ class FilesController(Controller):
     ) -> UploadTicketOut:
         """Record a pending file and return the presigned POST form for its bytes."""
         data = decode(body, UploadRequest)
-        with transaction(services.engine) as session:
-            ticket = FileService(session, services.storage, services.settings).request_upload(
+        with _files(services) as files:
+            ticket = files.request_upload(
                 owner_id,
                 filename=data.filename,
                 content_type=data.content_type,
@@ -80,10 +89,8 @@ class FilesController(Controller):
         services: NamedDependency[Services],
     ) -> FileOut:
         """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
-        with transaction(services.engine) as session:
-            verdict = FileService(session, services.storage, services.settings).confirm(
-                owner_id, _file_id(file_id)
-            )
+        with _files(services) as files:
+            verdict = files.confirm(owner_id, _file_id(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
             raise UploadRejected(
@@ -109,10 +116,8 @@ class FilesController(Controller):
         q: Annotated[str | None, QueryParameter(description="Filename contains (any case)")] = None,
     ) -> FilePage:
         """The caller's files, newest first."""
-        with transaction(services.engine) as session:
-            page = FileService(session, services.storage, services.settings).list(
-                owner_id, status=status, limit=limit, cursor_token=cursor, q=q
-            )
+        with _files(services) as files:
+            page = files.list(owner_id, status=status, limit=limit, cursor_token=cursor, q=q)
         return FilePage(items=[file_out(f) for f in page.items], next_cursor=page.next_cursor)
 
     @get("/{file_id:str}", sync_to_thread=True)
@@ -123,10 +128,8 @@ class FilesController(Controller):
         services: NamedDependency[Services],
     ) -> FileOut:
         """One file."""
-        with transaction(services.engine) as session:
-            file = FileService(session, services.storage, services.settings).get(
-                owner_id, _file_id(file_id)
-            )
+        with _files(services) as files:
+            file = files.get(owner_id, _file_id(file_id))
         return file_out(file)
 
     @get("/{file_id:str}/download", sync_to_thread=True)
@@ -142,10 +145,8 @@ class FilesController(Controller):
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut] | Redirect:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
-        with transaction(services.engine) as session:
-            download = FileService(session, services.storage, services.settings).download(
-                owner_id, _file_id(file_id), disposition
-            )
+        with _files(services) as files:
+            download = files.download(owner_id, _file_id(file_id), disposition)
         if redirect:
             return Redirect(download.url, status_code=307)
         return Response(download_out(download))
@@ -158,7 +159,5 @@ class FilesController(Controller):
         services: NamedDependency[Services],
     ) -> None:
         """Delete the object and the record."""
-        with transaction(services.engine) as session:
-            FileService(session, services.storage, services.settings).delete(
-                owner_id, _file_id(file_id)
-            )
+        with _files(services) as files:
+            files.delete(owner_id, _file_id(file_id))
