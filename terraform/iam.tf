@@ -1,0 +1,93 @@
+# The role the API instances run as. Its own policy is least privilege: the object actions the app uses under the key
+# prefix, listing restricted to that prefix, IAM login as the app's database user, and reading the one master secret
+# the first boot needs to create that user. Session Manager access comes from AWS's SSM core managed policy.
+
+data "aws_iam_policy_document" "app_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "app" {
+  name_prefix        = "${var.name}-app-"
+  description        = "Stowage API instances of ${var.name}"
+  assume_role_policy = data.aws_iam_policy_document.app_assume.json
+}
+
+resource "aws_iam_instance_profile" "app" {
+  name_prefix = "${var.name}-app-"
+  role        = aws_iam_role.app.name
+}
+
+data "aws_iam_policy_document" "app" {
+  statement {
+    sid = "ObjectsUnderKeyPrefix"
+    actions = [
+      "s3:PutObject",
+      "s3:GetObject",
+      "s3:GetObjectVersion",
+      "s3:DeleteObject",
+      "s3:DeleteObjectVersion",
+      "s3:AbortMultipartUpload",
+      "s3:ListMultipartUploadParts",
+    ]
+    resources = ["${aws_s3_bucket.this.arn}/${var.s3_key_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListOnlyKeyPrefix"
+    actions   = ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
+    resources = [aws_s3_bucket.this.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.s3_key_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ConnectAsAppDatabaseUser"
+    actions   = ["rds-db:connect"]
+    resources = [local.db_app_user_arn]
+  }
+
+  # First boot reads the RDS-managed master secret once to create the IAM-authenticated app user.
+  statement {
+    sid       = "ReadDatabaseMasterSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.s3_sse_kms ? [1] : []
+
+    content {
+      sid       = "UseBucketKmsKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [aws_kms_key.this.arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${var.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "app" {
+  name   = "stowage-app"
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.app.json
+}
+
+resource "aws_iam_role_policy_attachment" "app_ssm" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}

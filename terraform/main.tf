@@ -1,0 +1,44 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_availability_zones" "available" {
+  #checkov:skip=CKV_AWS_394:Only the first two names in sorted order are used, so a newly added zone changes nothing; pin with availability_zones.
+  count = var.availability_zones == null ? 1 : 0
+
+  state = "available"
+}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  azs        = var.availability_zones != null ? var.availability_zones : slice(sort(data.aws_availability_zones.available[0].names), 0, 2)
+
+  # What pip installs: a pinned release artefact when given, otherwise the git ref.
+  app_pip_requirement = (
+    var.app_release_url != null
+    ? "stowage @ ${var.app_release_url}${var.app_release_sha256 != null ? "#sha256=${var.app_release_sha256}" : ""}"
+    : "stowage @ git+${var.app_git_repository}@${var.app_git_ref}"
+  )
+
+  rds_ca_bundle_path = "/opt/stowage/rds-ca-bundle.pem"
+
+  # The app's environment: IAM database authentication, so no password and no AWS keys anywhere.
+  app_environment = merge(
+    {
+      DATABASE_URL             = "postgresql://${var.db_app_username}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.db_name}?sslmode=verify-full&sslrootcert=${local.rds_ca_bundle_path}"
+      DATABASE_IAM_AUTH        = "true"
+      S3_BUCKET                = aws_s3_bucket.this.bucket
+      S3_KEY_PREFIX            = var.s3_key_prefix
+      AWS_REGION               = var.region
+      UPLOAD_URL_TTL_SECONDS   = tostring(var.upload_url_ttl_seconds)
+      DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
+      HOST                     = "0.0.0.0"
+      PORT                     = tostring(var.app_port)
+      WEB_CONCURRENCY          = tostring(var.web_concurrency)
+    },
+    var.max_upload_bytes != null ? { MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes) } : {},
+    length(var.allowed_content_types) > 0 ? { ALLOWED_CONTENT_TYPES = join(",", var.allowed_content_types) } : {},
+    var.app_environment,
+  )
+}

@@ -1,0 +1,53 @@
+output "api_url" {
+  description = "Base URL of the API."
+  value = (
+    var.load_balanced
+    ? "https://${coalesce(var.api_domain_name, aws_lb.this[0].dns_name)}"
+    : "http://${aws_instance.this[0].public_dns}:${var.app_port}"
+  )
+}
+
+output "load_balancer_dns_name" {
+  description = "DNS name of the load balancer to point api_domain_name at (null in single-instance mode)."
+  value       = var.load_balanced ? aws_lb.this[0].dns_name : null
+}
+
+output "bucket_name" {
+  description = "Name of the files bucket."
+  value       = aws_s3_bucket.this.bucket
+}
+
+output "db_endpoint" {
+  description = "Host name and port of the PostgreSQL database (reachable from the app instances only)."
+  value       = aws_db_instance.this.endpoint
+}
+
+output "db_master_secret_arn" {
+  description = "ARN of the Secrets Manager secret, managed and rotated by RDS, holding the master user's credentials."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}
+
+output "instance_id" {
+  description = "ID of the single API instance (null when load_balanced = true)."
+  value       = var.load_balanced ? null : aws_instance.this[0].id
+}
+
+output "autoscaling_group_name" {
+  description = "Name of the Auto Scaling Group (null when load_balanced = false)."
+  value       = var.load_balanced ? aws_autoscaling_group.this[0].name : null
+}
+
+output "app_role_arn" {
+  description = "ARN of the IAM role the API instances run as."
+  value       = aws_iam_role.app.arn
+}
+
+output "app_environment" {
+  description = "The environment the app runs with (/etc/stowage/stowage.env on each instance); it holds no secrets."
+  value       = local.app_environment
+}
+
+output "ssm_session_command" {
+  description = "How to open a shell on the single instance through Session Manager."
+  value       = var.load_balanced ? null : "aws ssm start-session --region ${var.region} --target ${aws_instance.this[0].id}"
+}

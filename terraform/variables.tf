@@ -1,0 +1,548 @@
+# ---------------------------------------------------------------------------------------------------------------------
+# Deployment
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "name" {
+  type        = string
+  description = "Name of this deployment; prefixes every resource name (e.g. \"stowage-prod\")."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name))
+    error_message = "name must be 3-24 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region to deploy into (e.g. \"eu-central-1\")."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must look like an AWS region name, e.g. eu-central-1."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Extra tags applied to every resource through the provider's default tags."
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Network
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "vpc_cidr" {
+  type        = string
+  description = "CIDR block of the VPC; public and private /24s (for a /16) are carved out of it per availability zone."
+  default     = "10.20.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && tonumber(split("/", var.vpc_cidr)[1]) <= 20
+    error_message = "vpc_cidr must be a valid IPv4 CIDR block of /20 or larger."
+  }
+}
+
+variable "availability_zones" {
+  type        = list(string)
+  description = "The two availability zones to use (e.g. [\"eu-central-1a\", \"eu-central-1b\"]). Null takes the first two available zones of the region."
+  default     = null
+
+  validation {
+    condition     = var.availability_zones == null || try(length(var.availability_zones) == 2, false)
+    error_message = "availability_zones must name exactly two zones."
+  }
+}
+
+variable "lb_ingress_cidrs" {
+  type        = list(string)
+  description = "CIDR blocks allowed to reach the load balancer on ports 80 (redirect) and 443. Used when load_balanced = true."
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = alltrue([for cidr in var.lb_ingress_cidrs : can(cidrhost(cidr, 0))])
+    error_message = "lb_ingress_cidrs must contain valid CIDR blocks."
+  }
+}
+
+variable "instance_ingress_cidrs" {
+  type        = list(string)
+  description = "CIDR blocks allowed to reach the single instance directly on app_port (plain HTTP). Used when load_balanced = false. The open internet is refused: publish through the load balancer for that."
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for cidr in var.instance_ingress_cidrs : can(cidrhost(cidr, 0)) && !contains(["0.0.0.0/0", "::/0"], cidr)
+    ])
+    error_message = "instance_ingress_cidrs must contain valid CIDR blocks and not 0.0.0.0/0 or ::/0."
+  }
+}
+
+variable "app_egress_cidrs" {
+  type        = list(string)
+  description = "CIDR blocks the instances may reach on port 443 (package index or git host, SSM, Secrets Manager, STS). Narrow it if you mirror packages and use VPC interface endpoints."
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.app_egress_cidrs) > 0 && alltrue([for cidr in var.app_egress_cidrs : can(cidrhost(cidr, 0))])
+    error_message = "app_egress_cidrs must contain at least one valid CIDR block."
+  }
+}
+
+variable "ssh_ingress_cidr" {
+  type        = string
+  description = "Opt-in: one CIDR block allowed to SSH (port 22) to the instances. Null (the default) opens no SSH; use SSM Session Manager instead."
+  default     = null
+
+  validation {
+    condition     = var.ssh_ingress_cidr == null || (can(cidrhost(var.ssh_ingress_cidr, 0)) && !contains(["0.0.0.0/0", "::/0"], coalesce(var.ssh_ingress_cidr, "-")))
+    error_message = "ssh_ingress_cidr must be null or one valid CIDR block other than 0.0.0.0/0 or ::/0."
+  }
+}
+
+variable "ssh_key_name" {
+  type        = string
+  description = "Opt-in: name of an existing EC2 key pair for SSH. Only useful together with ssh_ingress_cidr."
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Compute
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "load_balanced" {
+  type        = bool
+  description = "false: one instance in a public subnet serving plain HTTP to instance_ingress_cidrs. true: an Auto Scaling Group in private subnets behind an HTTPS Application Load Balancer (adds a NAT gateway)."
+  default     = false
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "ARN of an ACM certificate for the load balancer's HTTPS listener. Required when load_balanced = true."
+  default     = null
+
+  validation {
+    condition     = !var.load_balanced || var.certificate_arn != null
+    error_message = "load_balanced = true needs certificate_arn: an ACM certificate for the API's domain name."
+  }
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:[a-z-]+:acm:", coalesce(var.certificate_arn, "-")))
+    error_message = "certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "api_domain_name" {
+  type        = string
+  description = "Domain name the API is published under (a DNS record you point at the load balancer); used for the api_url output. Null uses the load balancer's DNS name."
+  default     = null
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the API instances; must match instance_architecture."
+  default     = "t4g.small"
+}
+
+variable "instance_architecture" {
+  type        = string
+  description = "CPU architecture of the Amazon Linux 2023 AMI: \"arm64\" (Graviton) or \"x86_64\"."
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.instance_architecture)
+    error_message = "instance_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "root_volume_size_gb" {
+  type        = number
+  description = "Size of each instance's encrypted gp3 root volume in GiB."
+  default     = 20
+
+  validation {
+    condition     = var.root_volume_size_gb >= 8 && var.root_volume_size_gb <= 1024
+    error_message = "root_volume_size_gb must be between 8 and 1024."
+  }
+}
+
+variable "asg_min_size" {
+  type        = number
+  description = "Minimum number of instances in the Auto Scaling Group (load_balanced = true)."
+  default     = 2
+
+  validation {
+    condition     = var.asg_min_size >= 1
+    error_message = "asg_min_size must be at least 1."
+  }
+}
+
+variable "asg_max_size" {
+  type        = number
+  description = "Maximum number of instances in the Auto Scaling Group (load_balanced = true)."
+  default     = 4
+
+  validation {
+    condition     = var.asg_max_size >= var.asg_min_size
+    error_message = "asg_max_size must be at least asg_min_size."
+  }
+}
+
+variable "asg_cpu_target_percent" {
+  type        = number
+  description = "Average CPU utilisation the Auto Scaling Group's target tracking policy keeps the instances at."
+  default     = 60
+
+  validation {
+    condition     = var.asg_cpu_target_percent > 0 && var.asg_cpu_target_percent < 100
+    error_message = "asg_cpu_target_percent must be between 0 and 100."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Application
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "app_release_url" {
+  type        = string
+  description = "HTTPS URL of a stowage release artefact (wheel or sdist) to pip install. Takes precedence over app_git_ref."
+  default     = null
+
+  validation {
+    condition     = var.app_release_url == null || can(regex("^https://[^\\s'\"#]+$", coalesce(var.app_release_url, "-")))
+    error_message = "app_release_url must be an https:// URL without quotes, spaces or fragment."
+  }
+}
+
+variable "app_release_sha256" {
+  type        = string
+  description = "SHA-256 of the release artefact; pip refuses the download if it differs. Recommended with app_release_url."
+  default     = null
+
+  validation {
+    condition     = var.app_release_sha256 == null || can(regex("^[0-9a-f]{64}$", coalesce(var.app_release_sha256, "-")))
+    error_message = "app_release_sha256 must be 64 lower-case hex digits."
+  }
+}
+
+variable "app_git_repository" {
+  type        = string
+  description = "HTTPS URL of the stowage git repository, installed at app_git_ref when app_release_url is null."
+  default     = null
+
+  validation {
+    condition     = var.app_git_repository == null || can(regex("^https://[^\\s'\"#@]+$", coalesce(var.app_git_repository, "-")))
+    error_message = "app_git_repository must be an https:// URL without credentials, quotes, spaces or fragment."
+  }
+
+  validation {
+    condition     = var.app_release_url != null || var.app_git_repository != null
+    error_message = "Set app_release_url, or app_git_repository and app_git_ref, to say which stowage to install."
+  }
+}
+
+variable "app_git_ref" {
+  type        = string
+  description = "Git tag, branch or commit of app_git_repository to install. Prefer a tag or commit for reproducible instances."
+  default     = "main"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/-]+$", var.app_git_ref))
+    error_message = "app_git_ref may only contain letters, digits, '.', '_', '/' and '-'."
+  }
+}
+
+variable "app_port" {
+  type        = number
+  description = "TCP port uvicorn listens on inside the instance."
+  default     = 8000
+
+  validation {
+    condition     = var.app_port >= 1024 && var.app_port <= 65535
+    error_message = "app_port must be an unprivileged port (1024-65535): the service runs as a non-root user."
+  }
+}
+
+variable "web_concurrency" {
+  type        = number
+  description = "Number of uvicorn worker processes per instance (WEB_CONCURRENCY)."
+  default     = 2
+
+  validation {
+    condition     = var.web_concurrency >= 1 && var.web_concurrency <= 64
+    error_message = "web_concurrency must be between 1 and 64."
+  }
+}
+
+variable "s3_key_prefix" {
+  type        = string
+  description = "Key prefix under which the app stores objects (S3_KEY_PREFIX); the app role can only touch keys under it."
+  default     = "uploads/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.()-]+(/[A-Za-z0-9!_.()-]+)*/$", var.s3_key_prefix))
+    error_message = "s3_key_prefix must be non-empty, end with '/', and contain no wildcards or spaces."
+  }
+}
+
+variable "upload_url_ttl_seconds" {
+  type        = number
+  description = "Lifetime of presigned upload URLs (UPLOAD_URL_TTL_SECONDS). Must stay well under the hour instance-role credentials live."
+  default     = 600
+
+  validation {
+    condition     = var.upload_url_ttl_seconds >= 60 && var.upload_url_ttl_seconds <= 3600
+    error_message = "upload_url_ttl_seconds must be between 60 and 3600."
+  }
+}
+
+variable "download_url_ttl_seconds" {
+  type        = number
+  description = "Lifetime of presigned download URLs (DOWNLOAD_URL_TTL_SECONDS). Must stay well under the hour instance-role credentials live."
+  default     = 300
+
+  validation {
+    condition     = var.download_url_ttl_seconds >= 60 && var.download_url_ttl_seconds <= 3600
+    error_message = "download_url_ttl_seconds must be between 60 and 3600."
+  }
+}
+
+variable "max_signature_age_ms" {
+  type        = number
+  description = "Bucket policy cap on s3:signatureAge in milliseconds: older signatures (stale presigned URLs) are denied. Must be at least both URL TTLs."
+  default     = 900000
+
+  validation {
+    condition     = var.max_signature_age_ms >= 1000 * max(var.upload_url_ttl_seconds, var.download_url_ttl_seconds)
+    error_message = "max_signature_age_ms must be at least 1000 x the longer of upload_url_ttl_seconds and download_url_ttl_seconds, or valid URLs would be refused."
+  }
+
+  validation {
+    condition     = var.max_signature_age_ms <= 3600000
+    error_message = "max_signature_age_ms must be at most 3600000 (one hour, the life of instance-role credentials)."
+  }
+}
+
+variable "max_upload_bytes" {
+  type        = number
+  description = "Largest upload the app accepts, in bytes (MAX_UPLOAD_BYTES). Null leaves the app's default."
+  default     = null
+
+  validation {
+    condition     = var.max_upload_bytes == null || (coalesce(var.max_upload_bytes, 1) >= 1 && coalesce(var.max_upload_bytes, 1) <= 5368709120)
+    error_message = "max_upload_bytes must be between 1 byte and 5 GiB, the most one presigned POST can carry."
+  }
+}
+
+variable "allowed_content_types" {
+  type        = list(string)
+  description = "MIME types the app accepts for uploads (ALLOWED_CONTENT_TYPES, written comma-separated). Empty leaves the app's default."
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.allowed_content_types : can(regex("^[a-z0-9.+-]+/[a-zA-Z0-9.+*-]+$", t))])
+    error_message = "allowed_content_types must be MIME types such as image/png."
+  }
+}
+
+variable "app_environment" {
+  type        = map(string)
+  description = "Extra, non-secret environment variables written into the app's environment file."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.app_environment) : can(regex("^[A-Z][A-Z0-9_]*$", k))])
+    error_message = "app_environment keys must be upper-case environment variable names."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Storage
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "bucket_name" {
+  type        = string
+  description = "Name of the files bucket. Null lets Terraform generate a unique \"<name>-files-...\" name."
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.bucket_name, "-")))
+    error_message = "bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "cors_allowed_origins" {
+  type        = list(string)
+  description = "Browser origins (scheme://host[:port]) of the apps that upload and download directly against the bucket."
+
+  validation {
+    condition = length(var.cors_allowed_origins) > 0 && alltrue([
+      for origin in var.cors_allowed_origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]+)?$", origin))
+    ])
+    error_message = "cors_allowed_origins must list at least one origin like https://app.example.com, without paths or wildcards."
+  }
+}
+
+variable "s3_sse_kms" {
+  type        = bool
+  description = "Encrypt objects with SSE-KMS under this deployment's KMS key (with an S3 bucket key) instead of SSE-S3."
+  default     = false
+}
+
+variable "noncurrent_version_expiration_days" {
+  type        = number
+  description = "Days after which noncurrent (overwritten or deleted) object versions are removed."
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be at least 1."
+  }
+}
+
+variable "bucket_force_destroy" {
+  type        = bool
+  description = "Let terraform destroy delete a non-empty bucket, every object version included. Keep false outside throwaway environments."
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Database
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "db_engine_version" {
+  type        = string
+  description = "PostgreSQL engine version for RDS: a major (\"17\") or major.minor (\"17.4\"); 16 or newer."
+  default     = "17"
+
+  validation {
+    condition     = can(regex("^[0-9]+(\\.[0-9]+)?$", var.db_engine_version)) && tonumber(split(".", var.db_engine_version)[0]) >= 16
+    error_message = "db_engine_version must be PostgreSQL 16 or newer, written as a major or major.minor version."
+  }
+}
+
+variable "db_instance_class" {
+  type        = string
+  description = "RDS instance class."
+  default     = "db.t4g.micro"
+
+  validation {
+    condition     = startswith(var.db_instance_class, "db.")
+    error_message = "db_instance_class must be an RDS instance class such as db.t4g.micro."
+  }
+}
+
+variable "db_allocated_storage_gb" {
+  type        = number
+  description = "Initial gp3 storage of the database in GiB."
+  default     = 20
+
+  validation {
+    condition     = var.db_allocated_storage_gb >= 20
+    error_message = "db_allocated_storage_gb must be at least 20."
+  }
+}
+
+variable "db_max_allocated_storage_gb" {
+  type        = number
+  description = "Upper bound for storage autoscaling in GiB."
+  default     = 100
+
+  validation {
+    condition     = var.db_max_allocated_storage_gb >= var.db_allocated_storage_gb
+    error_message = "db_max_allocated_storage_gb must be at least db_allocated_storage_gb."
+  }
+}
+
+variable "db_multi_az" {
+  type        = bool
+  description = "Run the database Multi-AZ (a synchronous standby in the second zone; doubles its cost)."
+  default     = true
+}
+
+variable "db_name" {
+  type        = string
+  description = "Name of the application database."
+  default     = "stowage"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_name))
+    error_message = "db_name must be a lower-case PostgreSQL identifier."
+  }
+}
+
+variable "db_master_username" {
+  type        = string
+  description = "Master user of the database; its password is generated and kept in Secrets Manager by RDS."
+  default     = "stowage_admin"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_master_username)) && !contains(["admin", "rdsadmin", "postgres"], var.db_master_username)
+    error_message = "db_master_username must be a lower-case PostgreSQL identifier and not a reserved name."
+  }
+}
+
+variable "db_app_username" {
+  type        = string
+  description = "Database user the app connects as with IAM authentication (no password); created on first boot."
+  default     = "stowage_app"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_app_username))
+    error_message = "db_app_username must be a lower-case PostgreSQL identifier."
+  }
+
+  validation {
+    condition     = var.db_app_username != var.db_master_username
+    error_message = "db_app_username must differ from db_master_username: the app never uses the master user."
+  }
+}
+
+variable "db_backup_retention_days" {
+  type        = number
+  description = "Days of automated backups (point-in-time recovery window)."
+  default     = 7
+
+  validation {
+    condition     = var.db_backup_retention_days >= 7 && var.db_backup_retention_days <= 35
+    error_message = "db_backup_retention_days must be between 7 and 35."
+  }
+}
+
+variable "db_deletion_protection" {
+  type        = bool
+  description = "Refuse to delete the database (and the load balancer) until this is set to false and applied."
+  default     = true
+}
+
+variable "db_skip_final_snapshot" {
+  type        = bool
+  description = "Skip the final snapshot when the database is destroyed. Keep false outside throwaway environments."
+  default     = false
+}
+
+variable "db_slow_query_ms" {
+  type        = number
+  description = "Statements slower than this many milliseconds are logged (log_min_duration_statement)."
+  default     = 1000
+
+  validation {
+    condition     = var.db_slow_query_ms >= 0
+    error_message = "db_slow_query_ms must not be negative."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Logs
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the CloudWatch log groups (VPC flow logs, PostgreSQL logs)."
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the retention periods CloudWatch Logs accepts."
+  }
+}

