@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+
+# Any fixed number: every process that migrates this database agrees on it.
+MIGRATION_LOCK_ID = 7_240_511_001
 
 
 def alembic_config(engine: sa.Engine) -> Config:
@@ -15,11 +21,27 @@ def alembic_config(engine: sa.Engine) -> Config:
     return config
 
 
+@contextmanager
+def migration_lock(engine: sa.Engine) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock so instances booting together migrate one at a time."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        try:
+            yield
+        finally:
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+
+
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database schema up to `revision`."""
-    command.upgrade(alembic_config(engine), revision)
+    with migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: sa.Engine, revision: str) -> None:
     """Take the database schema back to `revision`."""
-    command.downgrade(alembic_config(engine), revision)
+    with migration_lock(engine):
+        command.downgrade(alembic_config(engine), revision)

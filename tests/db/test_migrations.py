@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,10 +35,10 @@ def test_migrations_run_down_and_up_again_on_postgresql(engine: sa.Engine) -> No
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> sa.Engine:
+def sqlite_engine(tmp_path: Path) -> Iterator[sa.Engine]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'stowage.db'}", s3_bucket="b")
     engine = create_engine(settings)
-    yield engine  # type: ignore[misc]
+    yield engine
     engine.dispose()
 
 
@@ -45,3 +47,22 @@ def test_the_same_migrations_build_the_same_schema_on_sqlite(sqlite_engine: sa.E
     assert _differences(sqlite_engine) == []
     migrate.downgrade(sqlite_engine, "base")
     migrate.upgrade(sqlite_engine)
+
+
+def test_an_upgrade_waits_while_another_process_holds_the_migration_lock(
+    engine: sa.Engine,
+) -> None:
+    migrate.downgrade(engine, "base")
+    finished = threading.Event()
+
+    def upgrade() -> None:
+        migrate.upgrade(engine)
+        finished.set()
+
+    with migrate.migration_lock(engine):  # as another instance booting at the same time
+        worker = threading.Thread(target=upgrade)
+        worker.start()
+        assert not finished.wait(timeout=1.0)
+    worker.join(timeout=30)
+    assert finished.is_set()
+    assert _differences(engine) == []
