@@ -72,11 +72,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_key_prefix: Annotated[
         str, _describe("Prefix of every object key the service creates; ends with /")
     ] = "uploads/"
+    # At most an hour: URLs signed with instance-role credentials die with the role session,
+    # which boto3 renews when it has 10-15 minutes left, so short lifetimes are the honest ones.
     upload_url_ttl_seconds: Annotated[
-        int, _describe("Lifetime of a presigned upload form, in seconds"), msgspec.Meta(ge=1)
+        int,
+        _describe("Lifetime of a presigned upload form, in seconds (1-3600)"),
+        msgspec.Meta(ge=1, le=3600),
     ] = 600
     download_url_ttl_seconds: Annotated[
-        int, _describe("Lifetime of a presigned download URL, in seconds"), msgspec.Meta(ge=1)
+        int,
+        _describe("Lifetime of a presigned download URL, in seconds (1-3600)"),
+        msgspec.Meta(ge=1, le=3600),
     ] = 300
     max_upload_bytes: Annotated[
         int, _describe("Largest file accepted in a single POST, in bytes"), msgspec.Meta(ge=0)
