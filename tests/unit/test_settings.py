@@ -67,6 +67,8 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("UPLOAD_URL_TTL_SECONDS", "-1"),
         ("UPLOAD_URL_TTL_SECONDS", "0"),
         ("UPLOAD_URL_TTL_SECONDS", "1.5"),
+        ("UPLOAD_URL_TTL_SECONDS", "3601"),
+        ("DOWNLOAD_URL_TTL_SECONDS", "86400"),
         ("DOWNLOAD_URL_TTL_SECONDS", "-1"),
         ("DOWNLOAD_URL_TTL_SECONDS", "ten"),
         ("MAX_UPLOAD_BYTES", "-1"),
