@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -38,9 +39,11 @@ def migrate_template(
 
 
 # A running server (CI, or --postgresql-host/--postgresql-port) is used as is; otherwise the
-# process fixture starts a throwaway one from the local PostgreSQL binaries.
-postgresql_noproc = factories.postgresql_noproc(load=[migrate_template])
-postgresql_proc = factories.postgresql_proc(port=None, load=[migrate_template])
+# process fixture starts a throwaway one from the local PostgreSQL binaries. Database names
+# carry the process id so two runs against one server never touch each other's databases.
+DBNAME = f"stowage_tests_{os.getpid()}"
+postgresql_noproc = factories.postgresql_noproc(dbname=DBNAME, load=[migrate_template])
+postgresql_proc = factories.postgresql_proc(port=None, dbname=DBNAME, load=[migrate_template])
 
 
 def _answers(host: str, port: int) -> bool:
