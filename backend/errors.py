@@ -81,7 +81,7 @@ class UploadRejected(DomainError):
 
     code = "upload_rejected"
 
-    def __init__(self, detail: str, mismatches: list[str]) -> None:
+    def __init__(self, detail: str, mismatches: list[dict[str, str]]) -> None:
         super().__init__(detail)
         self.mismatches = mismatches
 

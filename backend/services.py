@@ -8,6 +8,7 @@ import boto3
 import sqlalchemy as sa
 
 from backend.db.engine import create_engine
+from backend.domain.files import FileService
 from backend.settings import Settings
 from backend.storage import Storage, create_client
 
@@ -30,6 +31,10 @@ class Services:
             engine=create_engine(settings, boto_session),
             storage=Storage(create_client(settings, boto_session), settings.s3_bucket),
         )
+
+    def files(self) -> FileService:
+        """The file rules over this process's database and bucket."""
+        return FileService(self.engine, self.storage, self.settings)
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 GiB = 1024**3
 
@@ -85,7 +89,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.Meta(ge=1, le=3600),
     ] = 300
     max_upload_bytes: Annotated[
-        int, _describe("Largest file accepted in a single POST, in bytes"), msgspec.Meta(ge=0)
+        int,
+        _describe("Largest file accepted in a single POST, in bytes (S3 takes at most 5 GiB)"),
+        msgspec.Meta(ge=0, le=5 * GiB),
     ] = 5 * GiB
     allowed_content_types: Annotated[
         tuple[str, ...],
@@ -117,10 +123,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         """Check the rules that span a field's value rather than its type."""
-        if not self.database_url.startswith(
-            ("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite://")
-        ):
-            raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite://")
+        _check_database_url(self.database_url)
+        if self.s3_endpoint_url is not None:
+            endpoint = urlsplit(self.s3_endpoint_url)
+            if endpoint.scheme not in {"http", "https"} or not endpoint.hostname:
+                raise ConfigError("S3_ENDPOINT_URL", "must be an http:// or https:// URL")
+        if not _REGION.match(self.aws_region):
+            raise ConfigError("AWS_REGION", "must be a region name such as eu-west-1")
+        for entry in self.allowed_content_types:
+            if not _ALLOWED_ENTRY.match(entry):
+                raise ConfigError(
+                    "ALLOWED_CONTENT_TYPES", f"{entry!r} is not type/subtype, type/* or prefix.*"
+                )
         if self.database_iam_auth and self.database_password_secret_arn:
             raise ConfigError(
                 "DATABASE_PASSWORD_SECRET_ARN", "choose either it or DATABASE_IAM_AUTH, not both"
@@ -137,6 +151,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("ALLOWED_CONTENT_TYPES", "must name at least one type")
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigError("LOG_LEVEL", "must be one of debug, info, warning, error")
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_TOKEN = r"[!#$%&'*+.^_`|~0-9a-z-]+"  # noqa: S105 (a pattern, not a password)
+_ALLOWED_ENTRY = re.compile(rf"^{_TOKEN}/(\*|{_TOKEN})$")
+
+
+def _check_database_url(raw: str) -> None:
+    try:
+        url = make_url(raw)
+        url.port  # noqa: B018  (parsing the port is the check)
+    except (ArgumentError, ValueError):
+        raise ConfigError("DATABASE_URL", "is not a valid URL") from None
+    if url.drivername not in {"postgresql", "postgres", "postgresql+psycopg", "sqlite"}:
+        raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite://")
 
 
 class ConfigError(Exception):

@@ -15,8 +15,13 @@ from backend.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
+# S3 answers HEAD on a missing key with 403 unless the caller may list the whole bucket, and
+# the service's role may list only its own key prefix. Under that prefix it may read every
+# object, so a 403 there means "not there" (bad credentials already fail the readiness check).
+_HEAD_MISSING_CODES = _MISSING_CODES | {"403", "Forbidden"}
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ class Storage:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES:
+            if _error_code(exc) in _HEAD_MISSING_CODES:
                 return None
             raise _unavailable(exc) from exc
         except BotoCoreError as exc:
@@ -168,26 +173,44 @@ class Storage:
             version_id=None if version in (None, "null") else version,
         )
 
-    def delete(self, key: str, *, version_id: str | None = None) -> None:
-        """Remove the object; with a version id that exact version is destroyed, not hidden."""
-        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if version_id:
-            params["VersionId"] = version_id
+    def purge(self, key: str) -> None:
+        """Destroy every version and delete marker of `key`, leaving nothing to restore.
+
+        A form stays usable until it expires, so a key can hold more than the version that was
+        verified; deleting a file means deleting all of them.
+        """
         try:
-            self.client.delete_object(**params)
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES:
-                return
-            raise _unavailable(exc) from exc
-        except BotoCoreError as exc:
+            paginator = self.client.get_paginator("list_object_versions")
+            doomed: list[ObjectIdentifierTypeDef] = [
+                {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=key)
+                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if entry.get("Key") == key and entry.get("VersionId")
+            ]
+            for start in range(0, len(doomed), 1000):  # DeleteObjects takes 1000 at a time
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": doomed[start : start + 1000], "Quiet": True},
+                )
+                if answer.get("Errors"):
+                    failed = answer["Errors"][0]
+                    raise StorageUnavailable(
+                        f"Object storage kept a version of the file ({failed.get('Code', '?')})."
+                    )
+        except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc
 
     def check(self, prefix: str) -> None:
-        """Prove the bucket answers with the permissions the service has (list under prefix)."""
+        """Prove the bucket answers and keeps versions (downloads pin the verified one)."""
         try:
             self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+            versioning = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status")
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc
+        if versioning != "Enabled":
+            raise StorageUnavailable(
+                "Bucket versioning is off; without it a verified file's bytes could be replaced."
+            )
 
 
 def _error_code(exc: ClientError) -> str:

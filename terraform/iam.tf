@@ -39,9 +39,10 @@ data "aws_iam_policy_document" "app" {
     resources = ["${aws_s3_bucket.this.arn}/${var.s3_key_prefix}*"]
   }
 
+  # ListBucketVersions: deleting a file destroys every version a reused upload form left.
   statement {
     sid       = "ListOnlyKeyPrefix"
-    actions   = ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
+    actions   = ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"]
     resources = [aws_s3_bucket.this.arn]
 
     condition {
@@ -49,6 +50,13 @@ data "aws_iam_policy_document" "app" {
       variable = "s3:prefix"
       values   = ["${var.s3_key_prefix}*"]
     }
+  }
+
+  # Readiness refuses an unversioned bucket: downloads are pinned to the verified version.
+  statement {
+    sid       = "ReadBucketVersioning"
+    actions   = ["s3:GetBucketVersioning"]
+    resources = [aws_s3_bucket.this.arn]
   }
 
   statement {

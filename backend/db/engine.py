@@ -50,7 +50,10 @@ def create_engine(
     engine = sa.create_engine(
         url,
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        # Room for every worker thread at a burst; the extra connections close when idle.
+        max_overflow=max(
+            settings.database_pool_size, settings.worker_threads - settings.database_pool_size
+        ),
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         pool_pre_ping=True,
         # IAM tokens open connections for 15 minutes only; recycle well before RDS would drop us.

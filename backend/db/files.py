@@ -44,7 +44,12 @@ def page(session: Session, owner_id: uuid.UUID, **criteria: Any) -> list[File]:
 
 
 def transition(
-    session: Session, file_id: uuid.UUID, *, from_status: str, values: dict[str, Any]
+    session: Session,
+    owner_id: uuid.UUID,
+    file_id: uuid.UUID,
+    *,
+    from_status: str,
+    values: dict[str, Any],
 ) -> bool:
     """Move a file out of `from_status`; False when someone else moved it first.
 
@@ -52,16 +57,22 @@ def transition(
     """
     result = session.execute(
         sa.update(File)
-        .where(col(File.id) == file_id, col(File.status) == from_status)
+        .where(
+            col(File.id) == file_id,
+            col(File.owner_id) == owner_id,
+            col(File.status) == from_status,
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def delete(session: Session, file_id: uuid.UUID) -> bool:
+def delete(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> bool:
     """Remove the row; False when it was already gone."""
     result = session.execute(
-        sa.delete(File).where(col(File.id) == file_id).execution_options(synchronize_session=False)
+        sa.delete(File)
+        .where(col(File.id) == file_id, col(File.owner_id) == owner_id)
+        .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)

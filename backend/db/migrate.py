@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 # Any fixed number: every process that migrates this database agrees on it.
 MIGRATION_LOCK_ID = 7_240_511_001
@@ -15,9 +18,14 @@ MIGRATION_LOCK_ID = 7_240_511_001
 
 def alembic_config(engine: sa.Engine) -> Config:
     """An Alembic config pointing at the packaged migrations and running on `engine`."""
+    config = _packaged_config()
+    config.attributes["engine"] = engine
+    return config
+
+
+def _packaged_config() -> Config:
     config = Config()
     config.set_main_option("script_location", "backend:migrations")
-    config.attributes["engine"] = engine
     return config
 
 
@@ -33,6 +41,18 @@ def migration_lock(engine: sa.Engine) -> Iterator[None]:
             yield
         finally:
             connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision the packaged migrations define."""
+    return ScriptDirectory.from_config(_packaged_config()).get_current_head()
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:

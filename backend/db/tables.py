@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -40,14 +39,6 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
-
-
-class FileStatus(enum.StrEnum):
-    """Where a file is in its life: pending until verified, then ready or rejected."""
-
-    PENDING = "pending"
-    READY = "ready"
-    REJECTED = "rejected"
 
 
 class Owner(SQLModel, table=True):
@@ -88,7 +79,7 @@ class File(SQLModel, table=True):
         sa.Index("ix_files_owner_status_created", "owner_id", "status", "created_at", "id"),
         sa.CheckConstraint("size >= 0", name="ck_files_size_nonnegative"),
         sa.CheckConstraint(
-            "status IN ('pending', 'ready', 'rejected')", name="ck_files_status_known"
+            "status IN ('pending', 'ready', 'rejected', 'deleting')", name="ck_files_status_known"
         ),
     )
 
@@ -102,11 +93,11 @@ class File(SQLModel, table=True):
     content_type: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
     size: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     sha256: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
-    status: str = Field(
-        default=FileStatus.PENDING.value, sa_column=sa.Column(sa.String(16), nullable=False)
-    )
-    rejection_reason: str | None = Field(
-        default=None, sa_column=sa.Column(sa.String(500), nullable=True)
+    # One of backend.domain.files.FileStatus.
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    # For rejected files: [{field, declared, received}, ...], what differed.
+    mismatches: list[dict[str, str]] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(), nullable=True)
     )
     etag: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     version_id: str | None = Field(

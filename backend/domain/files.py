@@ -3,27 +3,56 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from sqlmodel import Session
+import msgspec
+import sqlalchemy as sa
 
 from backend.db import files as queries
-from backend.db.tables import File, FileStatus, utcnow
+from backend.db.engine import transaction
+from backend.db.tables import File, utcnow
 from backend.domain import cursor
 from backend.domain.content_types import inline_safe, normalize_content_type, require_allowed
 from backend.domain.filenames import (
     MAX_FILENAME_BYTES,
     content_disposition,
     normalize_filename,
+    require_printable,
 )
 from backend.errors import FileNotReady, InvalidInput, NotFound, ObjectMissing, TooLarge
 from backend.settings import Settings
 from backend.storage import ObjectFacts, PresignedPost, Storage, sha256_b64_to_hex
 
 MAX_PAGE = 100
+
+
+class FileStatus(enum.StrEnum):
+    """Where a file is in its life.
+
+    pending until confirm has seen matching bytes, then ready; rejected when they differed;
+    deleting while its object versions are being destroyed (hidden from everything but delete).
+    """
+
+    PENDING = "pending"
+    READY = "ready"
+    REJECTED = "rejected"
+    DELETING = "deleting"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way an uploaded object differed from what was declared."""
+
+    field: Literal["size", "content_type", "sha256"]
+    declared: str
+    received: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: declared {self.declared}, received {self.received}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +69,7 @@ class Verdict:
     """The outcome of a confirm: the file as it now stands, and what differed if it was rejected."""
 
     file: File
-    mismatches: list[str]
+    mismatches: list[Mismatch]
 
     @property
     def rejected(self) -> bool:
@@ -65,10 +94,14 @@ class Page:
 
 
 class FileService:
-    """The rules for one owner's files, on one session (the caller commits) and the bucket."""
+    """The rules for owners' files, over the database and the bucket.
 
-    def __init__(self, session: Session, storage: Storage, settings: Settings) -> None:
-        self.session = session
+    Each step is its own short transaction (backend.db.engine.transaction, the one place that
+    commits), so no database connection is held while S3 answers.
+    """
+
+    def __init__(self, engine: sa.Engine, storage: Storage, settings: Settings) -> None:
+        self.engine = engine
         self.storage = storage
         self.settings = settings
 
@@ -91,31 +124,30 @@ class FileService:
         require_allowed(kind, self.settings.allowed_content_types)
         file_id = uuid.uuid4()
         now = utcnow()
-        expires_at = now + timedelta(seconds=self.settings.upload_url_ttl_seconds)
+        ttl = self.settings.upload_url_ttl_seconds
+        # Nothing from the filename ever reaches the key: no traversal, no collisions.
+        key = f"{self.settings.s3_key_prefix}{owner_id}/{file_id}"
+        digest = sha256.lower() if sha256 else None
+        # Signed before the row exists, so a signing failure leaves nothing behind.
+        form = self.storage.presign_post(
+            key, size=size, content_type=kind, sha256_hex=digest, expires_in=ttl
+        )
         file = File(
             id=file_id,
             owner_id=owner_id,
-            # Nothing from the filename ever reaches the key: no traversal, no collisions.
-            object_key=f"{self.settings.s3_key_prefix}{owner_id}/{file_id}",
+            object_key=key,
             filename=name,
             search_name=name.casefold(),
             content_type=kind,
             size=size,
-            sha256=sha256.lower() if sha256 else None,
-            status=FileStatus.PENDING.value,
+            sha256=digest,
+            status=FileStatus.PENDING,
             created_at=now,
-            upload_expires_at=expires_at,
+            upload_expires_at=now + timedelta(seconds=ttl),
         )
-        self.session.add(file)
-        self.session.flush()
-        form = self.storage.presign_post(
-            file.object_key,
-            size=size,
-            content_type=kind,
-            sha256_hex=file.sha256,
-            expires_in=self.settings.upload_url_ttl_seconds,
-        )
-        return UploadTicket(file=file, form=form, expires_at=expires_at)
+        with transaction(self.engine) as session:
+            session.add(file)
+        return UploadTicket(file=file, form=form, expires_at=file.upload_expires_at)
 
     def confirm(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> Verdict:
         """Check the object against its declaration; commit it as ready or reject it.
@@ -123,9 +155,9 @@ class FileService:
         HEAD happens before the UPDATE so a row only becomes ready for bytes that were seen;
         the UPDATE is conditional on `pending`, so concurrent confirms make one transition.
         """
-        file = self._get(owner_id, file_id)
+        file = self.get(owner_id, file_id)
         if file.status != FileStatus.PENDING:
-            return Verdict(file, _reasons(file))
+            return Verdict(file, _mismatches(file))
         facts = self.storage.head(file.object_key)
         if facts is None:
             hint = (
@@ -135,30 +167,31 @@ class FileService:
             )
             raise ObjectMissing("No object has arrived for this file." + hint)
         mismatches = _compare(file, facts)
-        values: dict[str, Any]
         if mismatches:
-            # The object is not what was promised: destroy that exact version, then say so.
-            self.storage.delete(file.object_key, version_id=facts.version_id)
-            values = {
-                "status": FileStatus.REJECTED.value,
-                "rejection_reason": "; ".join(mismatches),
+            # The object is not what was promised: destroy it (every version), then say so.
+            self.storage.purge(file.object_key)
+            values: dict[str, object] = {
+                "status": FileStatus.REJECTED,
+                "mismatches": [asdict(m) for m in mismatches],
             }
         else:
             values = {
-                "status": FileStatus.READY.value,
+                "status": FileStatus.READY,
                 "etag": facts.etag,
                 "version_id": facts.version_id,
                 "confirmed_at": utcnow(),
                 "sha256": file.sha256 or _sha256_hex(facts),
             }
-        queries.transition(self.session, file.id, from_status=FileStatus.PENDING, values=values)
-        self.session.expire(file)
-        current = queries.get(self.session, owner_id, file_id)
-        if current is None:  # deleted while we looked
+        with transaction(self.engine) as session:
+            queries.transition(
+                session, owner_id, file_id, from_status=FileStatus.PENDING, values=values
+            )
+            current = queries.get(session, owner_id, file_id)
+        if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile
             raise NotFound("No such file.")
-        return Verdict(current, _reasons(current))
+        return Verdict(current, _mismatches(current))
 
-    def list(
+    def page(
         self,
         owner_id: uuid.UUID,
         *,
@@ -168,16 +201,19 @@ class FileService:
         q: str | None,
     ) -> Page:
         """A page of the owner's files, newest first."""
-        if status not in {s.value for s in FileStatus}:
+        if status not in {FileStatus.PENDING, FileStatus.READY, FileStatus.REJECTED}:
             raise InvalidInput("status", "must be one of pending, ready, rejected")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
-        if q is not None and len(q) > MAX_FILENAME_BYTES:
-            raise InvalidInput("q", f"must be at most {MAX_FILENAME_BYTES} characters")
+        if q is not None:
+            require_printable("q", q)
+            if len(q) > MAX_FILENAME_BYTES:
+                raise InvalidInput("q", f"must be at most {MAX_FILENAME_BYTES} characters")
         after = cursor.decode(cursor_token) if cursor_token else None
-        rows = queries.page(
-            self.session, owner_id, status=status, limit=limit + 1, after=after, name_contains=q
-        )
+        with transaction(self.engine) as session:
+            rows = queries.page(
+                session, owner_id, status=status, limit=limit + 1, after=after, name_contains=q
+            )
         items = rows[:limit]
         next_cursor = (
             cursor.encode(items[-1].created_at, items[-1].id) if len(rows) > limit else None
@@ -185,8 +221,12 @@ class FileService:
         return Page(items, next_cursor)
 
     def get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> File:
-        """The owner's file, or NotFound."""
-        return self._get(owner_id, file_id)
+        """The owner's file, or NotFound (also for another owner's file, or one being deleted)."""
+        with transaction(self.engine) as session:
+            file = queries.get(session, owner_id, file_id)
+        if file is None or file.status == FileStatus.DELETING:
+            raise NotFound("No such file.")
+        return file
 
     def download(
         self,
@@ -195,7 +235,7 @@ class FileService:
         disposition: Literal["attachment", "inline"] = "attachment",
     ) -> Download:
         """A short-lived GET for a ready file, pinned to its version and response headers."""
-        file = self._get(owner_id, file_id)
+        file = self.get(owner_id, file_id)
         if file.status != FileStatus.READY:
             raise FileNotReady(f"The file is {file.status}; only ready files can be downloaded.")
         if disposition == "inline" and not inline_safe(file.content_type):
@@ -211,38 +251,37 @@ class FileService:
         return Download(url=url, expires_at=utcnow() + timedelta(seconds=ttl))
 
     def delete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
-        """Remove the object (its exact version) and then the row."""
-        file = self._get(owner_id, file_id)
-        if file.status != FileStatus.REJECTED:
-            version_id = file.version_id
-            if version_id is None:  # pending: the bytes may have arrived unannounced
-                facts = self.storage.head(file.object_key)
-                version_id = facts.version_id if facts else None
-            self.storage.delete(file.object_key, version_id=version_id)
-        if not queries.delete(self.session, file.id):
-            raise NotFound("No such file.")
+        """Hide the file, destroy every version of its object, then drop the row.
 
-    def _get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> File:
-        file = queries.get(self.session, owner_id, file_id)
-        if file is None:
-            raise NotFound("No such file.")
-        return file
+        If S3 fails halfway the row stays `deleting`: invisible, and a repeated DELETE finishes
+        the job. A row is never left pointing at bytes that are gone.
+        """
+        with transaction(self.engine) as session:
+            file = queries.get(session, owner_id, file_id)
+            if file is None:
+                raise NotFound("No such file.")
+            queries.transition(
+                session, owner_id, file_id, from_status=file.status,
+                values={"status": FileStatus.DELETING},
+            )  # fmt: skip
+        self.storage.purge(file.object_key)
+        with transaction(self.engine) as session:
+            queries.delete(session, owner_id, file_id)
 
 
-def _compare(file: File, facts: ObjectFacts) -> list[str]:
-    """Each way the object differs from the declaration, as a sentence naming the field."""
+def _compare(file: File, facts: ObjectFacts) -> list[Mismatch]:
+    """Each way the object differs from the declaration."""
     mismatches = []
     if facts.size != file.size:
-        mismatches.append(f"size: declared {file.size} bytes, received {facts.size}")
+        mismatches.append(Mismatch("size", f"{file.size} bytes", f"{facts.size} bytes"))
     received_type = facts.content_type or ""
     with contextlib.suppress(InvalidInput):  # a malformed stored type simply will not match
         received_type = normalize_content_type(received_type)
     if received_type != file.content_type:
-        mismatches.append(
-            f"content_type: declared {file.content_type}, received {received_type or 'none'}"
-        )
-    if file.sha256 is not None and _sha256_hex(facts) != file.sha256:
-        mismatches.append("sha256: the object's SHA-256 differs from the declared one")
+        mismatches.append(Mismatch("content_type", file.content_type, received_type or "none"))
+    received_sha256 = _sha256_hex(facts)
+    if file.sha256 is not None and received_sha256 != file.sha256:
+        mismatches.append(Mismatch("sha256", file.sha256, received_sha256 or "none"))
     return mismatches
 
 
@@ -250,7 +289,7 @@ def _sha256_hex(facts: ObjectFacts) -> str | None:
     return sha256_b64_to_hex(facts.sha256_b64) if facts.sha256_b64 else None
 
 
-def _reasons(file: File) -> list[str]:
-    if file.status != FileStatus.REJECTED or not file.rejection_reason:
+def _mismatches(file: File) -> list[Mismatch]:
+    if file.status != FileStatus.REJECTED or not file.mismatches:
         return []
-    return file.rejection_reason.split("; ")
+    return msgspec.convert(file.mismatches, list[Mismatch])

@@ -10,9 +10,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from backend.db import keys as queries
 from backend.db.tables import ApiKey, Owner, utcnow
 from backend.errors import InvalidInput, NotAuthenticated, NotFound
 
@@ -58,7 +58,7 @@ def create_key(session: Session, owner_name: str) -> IssuedKey:
     name = owner_name.strip()
     if not name or len(name) > 200 or not name.isprintable():
         raise InvalidInput("owner", "must be 1-200 printable characters")
-    owner = session.exec(select(Owner).where(Owner.name == name)).first()
+    owner = queries.owner_named(session, name)
     if owner is None:
         owner = Owner(name=name)
         session.add(owner)
@@ -73,12 +73,9 @@ def create_key(session: Session, owner_name: str) -> IssuedKey:
 
 def list_keys(session: Session) -> list[KeyInfo]:
     """Every key, oldest first, with its owner's name."""
-    rows = session.exec(
-        select(ApiKey, Owner).join(Owner).order_by(sa.asc(col(ApiKey.created_at)))
-    ).all()
     return [
         KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
-        for key, owner in rows
+        for key, owner in queries.keys_with_owners(session)
     ]
 
 
@@ -86,17 +83,13 @@ def revoke_key(session: Session, key_or_id: str) -> KeyInfo:
     """Revoke by the full key, its public key id, or its row id; revoking twice is harmless."""
     text = key_or_id.strip()
     match = _KEY_FORMAT.match(text)
-    query = select(ApiKey, Owner).join(Owner)
-    if match:
-        query = query.where(ApiKey.key_id == match.group(1))
-    elif _KEY_ID_FORMAT.match(text):
-        query = query.where(ApiKey.key_id == text)
+    if match or _KEY_ID_FORMAT.match(text):
+        found = queries.key_with_owner(session, key_id=match.group(1) if match else text)
     else:
         try:
-            query = query.where(ApiKey.id == uuid.UUID(text))
+            found = queries.key_with_owner(session, row_id=uuid.UUID(text))
         except ValueError:
-            raise NotFound(f"No API key matches {text!r}.") from None
-    found = session.exec(query).first()
+            found = None
     if found is None:
         raise NotFound(f"No API key matches {text!r}.")
     key, owner = found
@@ -113,7 +106,7 @@ def authenticate(session: Session, presented: str | None) -> uuid.UUID:
     match = _KEY_FORMAT.match(presented or "")
     if match is None:
         raise failure
-    row = session.exec(select(ApiKey).where(ApiKey.key_id == match.group(1))).first()
+    row = queries.key_by_key_id(session, match.group(1))
     # Compare even when the row is missing so timing says nothing about which key ids exist.
     stored = row.key_hash if row is not None else "0" * 64
     if not hmac.compare_digest(stored, _hash(presented or "")) or row is None:

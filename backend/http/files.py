@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, post
@@ -13,8 +12,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter, RawBody
 from litestar.response import Redirect
 
-from backend.db.engine import transaction
-from backend.domain.files import FileService
 from backend.errors import NotFound, UploadRejected
 from backend.http.auth import provide_owner_id, require_api_key
 from backend.http.bodies import decode, documented_body
@@ -39,15 +36,8 @@ def _file_id(raw: str) -> uuid.UUID:
         raise NotFound("No such file.") from None
 
 
-@contextmanager
-def _files(services: Services) -> Iterator[FileService]:
-    """The file rules on a fresh transaction, committed when the block ends without error."""
-    with transaction(services.engine) as session:
-        yield FileService(session, services.storage, services.settings)
-
-
 class FilesController(Controller):
-    """Each handler runs in the worker thread pool and is one transaction, committed on return."""
+    """Thin handlers: parse, call the file rules (in the worker thread pool), shape the answer."""
 
     path = "/files"
     tags = ["files"]
@@ -71,14 +61,13 @@ class FilesController(Controller):
     ) -> UploadTicketOut:
         """Record a pending file and return the presigned POST form for its bytes."""
         data = decode(body, UploadRequest)
-        with _files(services) as files:
-            ticket = files.request_upload(
-                owner_id,
-                filename=data.filename,
-                content_type=data.content_type,
-                size=data.size,
-                sha256=data.sha256,
-            )
+        ticket = services.files().request_upload(
+            owner_id,
+            filename=data.filename,
+            content_type=data.content_type,
+            size=data.size,
+            sha256=data.sha256,
+        )
         return ticket_out(ticket)
 
     @post("/{file_id:str}/confirm", status_code=200, sync_to_thread=True)
@@ -89,14 +78,13 @@ class FilesController(Controller):
         services: NamedDependency[Services],
     ) -> FileOut:
         """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
-        with _files(services) as files:
-            verdict = files.confirm(owner_id, _file_id(file_id))
+        verdict = services.files().confirm(owner_id, _file_id(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
             raise UploadRejected(
                 "The uploaded object did not match the declaration and was deleted: "
-                + "; ".join(verdict.mismatches),
-                verdict.mismatches,
+                + "; ".join(str(m) for m in verdict.mismatches),
+                [asdict(m) for m in verdict.mismatches],
             )
         return file_out(verdict.file)
 
@@ -116,8 +104,7 @@ class FilesController(Controller):
         q: Annotated[str | None, QueryParameter(description="Filename contains (any case)")] = None,
     ) -> FilePage:
         """The caller's files, newest first."""
-        with _files(services) as files:
-            page = files.list(owner_id, status=status, limit=limit, cursor_token=cursor, q=q)
+        page = services.files().page(owner_id, status=status, limit=limit, cursor_token=cursor, q=q)
         return FilePage(items=[file_out(f) for f in page.items], next_cursor=page.next_cursor)
 
     @get("/{file_id:str}", sync_to_thread=True)
@@ -128,8 +115,7 @@ class FilesController(Controller):
         services: NamedDependency[Services],
     ) -> FileOut:
         """One file."""
-        with _files(services) as files:
-            file = files.get(owner_id, _file_id(file_id))
+        file = services.files().get(owner_id, _file_id(file_id))
         return file_out(file)
 
     @get("/{file_id:str}/download", sync_to_thread=True)
@@ -145,8 +131,7 @@ class FilesController(Controller):
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut] | Redirect:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
-        with _files(services) as files:
-            download = files.download(owner_id, _file_id(file_id), disposition)
+        download = services.files().download(owner_id, _file_id(file_id), disposition)
         if redirect:
             return Redirect(download.url, status_code=307)
         return Response(download_out(download))
@@ -159,5 +144,4 @@ class FilesController(Controller):
         services: NamedDependency[Services],
     ) -> None:
         """Delete the object and the record."""
-        with _files(services) as files:
-            files.delete(owner_id, _file_id(file_id))
+        services.files().delete(owner_id, _file_id(file_id))

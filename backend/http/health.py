@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
+from backend.db import migrate
 from backend.db.engine import ping
-from backend.errors import Unavailable
+from backend.errors import DatabaseUnavailable, Unavailable
+from backend.http.problems import Problem, problem_response
 from backend.http.schemas import Health
 from backend.services import Services
 
@@ -23,12 +26,11 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/ready", sync_to_thread=True)
-    def ready(self, services: NamedDependency[Services]) -> Response[Health]:
+    def ready(self, services: NamedDependency[Services]) -> Response[Health] | Response[Problem]:
         """The database and the bucket answer; 503 naming the one that does not."""
         checks = {}
         try:
-            ping(services.engine)
-            checks["database"] = "ok"
+            checks["database"] = _schema_state(services)
         except Unavailable as exc:
             checks["database"] = exc.detail
         try:
@@ -36,8 +38,22 @@ class HealthController(Controller):
             checks["storage"] = "ok"
         except Unavailable as exc:
             checks["storage"] = exc.detail
-        healthy = all(value == "ok" for value in checks.values())
-        return Response(
-            Health(status="ok" if healthy else "unavailable", checks=checks),
-            status_code=200 if healthy else 503,
+        if all(value == "ok" for value in checks.values()):
+            return Response(Health(status="ok", checks=checks))
+        failing = ", ".join(name for name, value in checks.items() if value != "ok")
+        return problem_response(
+            503, "not_ready", f"Not ready: {failing} unavailable.", checks=checks
         )
+
+
+def _schema_state(services: Services) -> str:
+    """ "ok" when the database answers and its schema is the one this code expects."""
+    ping(services.engine)
+    try:
+        current = migrate.current_revision(services.engine)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
+    expected = migrate.head_revision()
+    if current != expected:
+        return f"schema at {current or 'nothing'}, expected {expected}: run `db upgrade`"
+    return "ok"

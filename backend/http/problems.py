@@ -49,7 +49,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     code: str
     errors: list[dict[str, str]] = []
-    mismatches: list[str] = []
+    mismatches: list[dict[str, str]] = []
+    checks: dict[str, str] = {}
 
 
 def status_for(error: errors.DomainError) -> int:
@@ -66,7 +67,8 @@ def problem_response(
     detail: str,
     *,
     field_errors: list[dict[str, str]] | None = None,
-    mismatches: list[str] | None = None,
+    mismatches: list[dict[str, str]] | None = None,
+    checks: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
     """A problem+json response."""
@@ -78,6 +80,7 @@ def problem_response(
         code=code,
         errors=field_errors or [],
         mismatches=mismatches or [],
+        checks=checks or {},
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 

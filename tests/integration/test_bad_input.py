@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
+from litestar.testing import TestClient
+from sqlmodel import Session
 
+from backend.domain import keys
 from backend.settings import Settings
 from tests.integration.api import Api
 
@@ -61,6 +65,9 @@ def test_malformed_json_is_a_400(api: Api, engine: sa.Engine, body: bytes) -> No
         ({"filename": "dir\\a.txt"}, "filename"),
         ({"filename": "invoice\u202etxt.exe"}, "filename"),
         ({"filename": "a\u2066b.txt"}, "filename"),
+        ({"filename": "a\u200fb.txt"}, "filename"),  # right-to-left mark
+        ({"filename": "soft\u00adhyphen.txt"}, "filename"),
+        ({"filename": "\ufeffbom.txt"}, "filename"),
         ({"sha256": "abc"}, "sha256"),
         ({"sha256": "g" * 64}, "sha256"),
         ({"sha256": "a" * 65}, "sha256"),
@@ -95,6 +102,11 @@ def test_a_filename_of_exactly_255_utf8_bytes_is_accepted(api: Api) -> None:
     assert api.request_upload(b"abc", filename=name).status_code == 201
 
 
+def test_emoji_with_zero_width_joiners_are_valid_filenames(api: Api) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467.png"
+    assert api.request_upload(b"abc", filename=family, content_type="image/png").status_code == 201
+
+
 def test_filenames_are_stored_nfc_normalised(api: Api) -> None:
     decomposed = "cafe\u0301.txt"
     ticket = api.request_upload(b"abc", filename=decomposed).json()
@@ -105,9 +117,6 @@ def test_filenames_are_stored_nfc_normalised(api: Api) -> None:
 def test_size_over_the_limit_is_413(
     make_app: Any, settings: Settings, make_key: Any, engine: sa.Engine
 ) -> None:
-    import msgspec  # noqa: PLC0415
-    from litestar.testing import TestClient  # noqa: PLC0415
-
     app = make_app(msgspec.structs.replace(settings, max_upload_bytes=10))
     with TestClient(app) as http:
         api = Api(http, make_key("alice"))
@@ -145,6 +154,8 @@ def test_active_content_types_are_415_by_default(
         ({"status": "lost"}, "status"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"q": "x" * 256}, "q"),
+        ({"q": "a\x00b"}, "q"),
+        ({"q": "a\u202eb"}, "q"),
     ],
 )
 def test_bad_listing_parameters_are_422(api: Api, params: dict[str, Any], field: str) -> None:
@@ -179,10 +190,6 @@ def test_requests_without_a_valid_key_are_401(api: Api, authorization: str | Non
 
 
 def test_a_revoked_key_is_401(api: Api, engine: sa.Engine) -> None:
-    from sqlmodel import Session  # noqa: PLC0415
-
-    from backend.domain import keys  # noqa: PLC0415
-
     assert api.request("GET", "/files").status_code == 200
     with Session(engine) as session:
         keys.revoke_key(session, api.key)

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from mypy_boto3_s3 import S3Client
 from sqlmodel import Session
 
-from backend.db.engine import transaction
 from backend.domain import keys
 from backend.domain.files import FileService, Verdict
 from backend.services import Services
@@ -65,7 +64,7 @@ def test_confirm_rejects_an_object_that_differs_and_deletes_it(
     assert response.status_code == 422
     problem = response.json()
     assert problem["code"] == "upload_rejected"
-    assert [m.split(":")[0] for m in problem["mismatches"]] == mismatches
+    assert [m["field"] for m in problem["mismatches"]] == mismatches
     versions = s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=_key_of(ticket))
     assert versions.get("Versions", []) == []
     file = api.request("GET", f"/files/{ticket['file_id']}").json()
@@ -116,9 +115,8 @@ def test_concurrent_confirms_make_exactly_one_transition(
 
     def confirm() -> None:
         try:
-            with transaction(engine) as session:
-                service = FileService(session, storage, settings)
-                results.append(service.confirm(owner_id, uuid.UUID(ticket["file_id"])))
+            service = FileService(engine, storage, settings)
+            results.append(service.confirm(owner_id, uuid.UUID(ticket["file_id"])))
         except BaseException as exc:
             errors.append(exc)
 

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from backend.db import files as queries
-from backend.db.tables import File, FileStatus
+from backend.db.tables import File
 from backend.domain import keys
+from backend.domain.files import FileStatus
 from tests.integration.api import Api
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)

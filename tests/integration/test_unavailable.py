@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from mypy_boto3_s3 import S3Client
 
 from backend.settings import Settings
 from tests.integration.api import Api, post_form
@@ -63,14 +64,22 @@ def test_confirm_without_storage_is_503_and_the_file_stays_pending(
     assert api.request("POST", f"/files/{ticket['file_id']}/confirm").json()["status"] == "ready"
 
 
-def test_delete_without_storage_is_503_and_keeps_the_file(
-    api: Api, no_storage: TestClient[Litestar]
+def test_delete_without_storage_is_503_and_a_retry_finishes_it(
+    api: Api, no_storage: TestClient[Litestar], s3: S3Client, settings: Settings
 ) -> None:
-    file = api.upload(b"keep me")
+    file = api.upload(b"delete me")
+    prefix = settings.s3_key_prefix
+
     response = no_storage.delete(f"/files/{file['file_id']}", headers=api.headers)
+
     assert response.status_code == 503
-    assert api.request("GET", f"/files/{file['file_id']}").json() == file
+    # Half-way: the file is hidden (never a row pointing at missing bytes), the bytes remain...
+    assert api.request("GET", f"/files/{file['file_id']}").status_code == 404
+    assert s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=prefix).get("Versions")
+    # ...and deleting again finishes the job.
     assert api.request("DELETE", f"/files/{file['file_id']}").status_code == 204
+    assert not s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=prefix).get("Versions")
+    assert api.request("DELETE", f"/files/{file['file_id']}").status_code == 404
 
 
 def test_readiness_names_the_missing_bucket(no_storage: TestClient[Litestar]) -> None:

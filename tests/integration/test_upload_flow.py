@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from datetime import UTC, datetime
@@ -78,10 +79,19 @@ def test_empty_file_round_trip(api: Api) -> None:
     assert httpx.get(url).content == b""
 
 
-def test_upload_without_sha256_records_none_unless_the_store_reports_one(api: Api) -> None:
-    file = api.upload(b"no checksum declared", sha256=False)
+def test_upload_without_sha256_records_exactly_what_the_store_reports(
+    api: Api, s3: S3Client, settings: Settings
+) -> None:
+    ticket = api.request_upload(b"no checksum declared").json()
+    assert post_form(ticket["upload"], b"no checksum declared").status_code == 204
+    file = api.request("POST", f"/files/{ticket['file_id']}/confirm").json()
+
+    head = s3.head_object(
+        Bucket=settings.s3_bucket, Key=ticket["upload"]["fields"]["key"], ChecksumMode="ENABLED"
+    )
+    reported = head.get("ChecksumSHA256")
     assert file["status"] == "ready"
-    assert file["sha256"] in {None, hashlib.sha256(b"no checksum declared").hexdigest()}
+    assert file["sha256"] == (base64.b64decode(reported).hex() if reported else None)
 
 
 def test_confirming_twice_returns_the_same_file(api: Api) -> None:

@@ -66,11 +66,29 @@ def test_object_actions_are_exactly_the_ones_the_service_uses_under_the_key_pref
 def test_bucket_listing_is_restricted_to_the_key_prefix(
     app_statements: list[dict[str, Any]],
 ) -> None:
-    (statement,) = [s for s in app_statements if s["resources"] == [BUCKET]]
-    assert set(statement["actions"]) == {"s3:ListBucket", "s3:ListBucketMultipartUploads"}
+    (statement,) = [
+        s for s in app_statements if s["resources"] == [BUCKET] and "s3:ListBucket" in s["actions"]
+    ]
+    assert set(statement["actions"]) == {
+        "s3:ListBucket",
+        "s3:ListBucketMultipartUploads",
+        "s3:ListBucketVersions",
+    }
     (condition,) = statement["condition"]
     assert (condition["test"], condition["variable"]) == ("StringLike", "s3:prefix")
     assert condition["values"] == [f"{KEY_PREFIX}*"]
+
+
+def test_the_only_other_bucket_action_is_reading_its_versioning_state(
+    app_statements: list[dict[str, Any]],
+) -> None:
+    others = [
+        s
+        for s in app_statements
+        if s["resources"] == [BUCKET] and "s3:ListBucket" not in s["actions"]
+    ]
+    assert [s["actions"] for s in others] == [["s3:GetBucketVersioning"]]
+    assert all("condition" not in s for s in others)
 
 
 def test_database_access_is_iam_login_as_the_app_user_only(

@@ -269,12 +269,28 @@ def test_extended_filename_is_rfc5987_and_percent_decodes_to_the_name(name: str)
 
 
 @pytest.mark.parametrize(
-    "name", ["report.pdf", "report 2024 (final).pdf", "a;b,c=d.txt", "x%20y.txt", "it's.txt"]
+    "name", ["report.pdf", "report 2024 (final).pdf", "a;b,c=d.txt", "it's.txt"]
 )
-def test_ascii_name_without_quotes_is_its_own_fallback(name: str) -> None:
+def test_ascii_name_without_quotes_or_percent_is_its_own_fallback(name: str) -> None:
     _, ascii_name, _, _ = _parse(content_disposition(name, "attachment"))
 
     assert ascii_name == name
+
+
+def test_fallback_has_no_percent_sign_for_clients_that_would_decode_it() -> None:
+    _, ascii_name, _, extended = _parse(content_disposition("x%20y.txt", "attachment"))
+
+    assert "%" not in ascii_name
+    assert unquote(extended.removeprefix("UTF-8''")) == "x%20y.txt"
+
+
+@pytest.mark.parametrize("name", ["報告.txt", "отчёт.pdf"])
+def test_fallback_of_a_name_without_ascii_letters_keeps_the_extension_not_a_dotfile(
+    name: str,
+) -> None:
+    _, ascii_name, _, _ = _parse(content_disposition(name, "attachment"))
+
+    assert ascii_name == "download." + name.rsplit(".", 1)[1]
 
 
 def test_fallback_drops_accents_rather_than_whole_letters() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from backend.errors import StorageUnavailable
@@ -142,7 +143,7 @@ def test_signing_a_download_without_credentials_is_storage_unavailable(
         )
 
 
-# --- head and delete ---------------------------------------------------------------------
+# --- head and purge ----------------------------------------------------------------------
 
 
 def test_head_of_missing_key_is_none(storage: Storage) -> None:
@@ -177,36 +178,58 @@ def test_head_reports_the_version_in_a_versioned_bucket(storage: Storage) -> Non
     assert facts.version_id == put["VersionId"]
 
 
-def test_delete_of_missing_key_succeeds(storage: Storage) -> None:
-    storage.delete("uploads/never-uploaded")
+def _enable_versioning(storage: Storage) -> None:
+    storage.client.put_bucket_versioning(
+        Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+
+
+def _versions(storage: Storage, prefix: str) -> list[tuple[str, str]]:
+    listing = storage.client.list_object_versions(Bucket=BUCKET, Prefix=prefix)
+    return [
+        (entry["Key"], entry["VersionId"])
+        for entry in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]
+    ]
+
+
+def test_purge_of_a_missing_key_succeeds(storage: Storage) -> None:
+    storage.purge("uploads/never-uploaded")
 
     assert storage.head("uploads/never-uploaded") is None
 
 
-def test_delete_removes_the_object(storage: Storage) -> None:
+def test_purge_removes_an_unversioned_object(storage: Storage) -> None:
     storage.client.put_object(Bucket=BUCKET, Key=KEY, Body=SAMPLE)
 
-    storage.delete(KEY)
+    storage.purge(KEY)
 
     assert storage.head(KEY) is None
 
 
-def test_delete_of_a_version_destroys_only_that_version(storage: Storage) -> None:
-    storage.client.put_bucket_versioning(
-        Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
-    )
-    first = storage.client.put_object(Bucket=BUCKET, Key=KEY, Body=b"first")["VersionId"]
-    second = storage.client.put_object(Bucket=BUCKET, Key=KEY, Body=b"second")["VersionId"]
+def test_purge_destroys_every_version_and_marker_of_the_key_and_nothing_else(
+    storage: Storage,
+) -> None:
+    _enable_versioning(storage)
+    for body in (b"first", b"second"):
+        storage.client.put_object(Bucket=BUCKET, Key=KEY, Body=body)
+    storage.client.delete_object(Bucket=BUCKET, Key=KEY)  # leaves a delete marker
+    neighbour = KEY + "-neighbour"  # shares the prefix, must survive
+    storage.client.put_object(Bucket=BUCKET, Key=neighbour, Body=b"keep")
 
-    storage.delete(KEY, version_id=first)
+    storage.purge(KEY)
 
-    listing = storage.client.list_object_versions(Bucket=BUCKET, Prefix=KEY)
-    assert [v["VersionId"] for v in listing.get("Versions", [])] == [second]
-    assert not listing.get("DeleteMarkers")
+    assert [key for key, _version in _versions(storage, KEY)] == [neighbour]
 
 
-def test_check_passes_on_a_reachable_bucket(storage: Storage) -> None:
+def test_check_passes_on_a_reachable_versioned_bucket(storage: Storage) -> None:
+    _enable_versioning(storage)
+
     storage.check("uploads/")  # raises if the bucket does not answer
+
+
+def test_check_refuses_a_bucket_without_versioning(storage: Storage) -> None:
+    with pytest.raises(StorageUnavailable, match="versioning"):
+        storage.check("uploads/")
 
 
 def test_check_of_a_missing_bucket_is_storage_unavailable(storage: Storage) -> None:
@@ -236,11 +259,10 @@ def unreachable(fake_aws_credentials: None, boto_session: boto3.session.Session)
     "call",
     [
         lambda s: s.head(KEY),
-        lambda s: s.delete(KEY),
-        lambda s: s.delete(KEY, version_id="v1"),
+        lambda s: s.purge(KEY),
         lambda s: s.check("uploads/"),
     ],
-    ids=["head", "delete", "delete-version", "check"],
+    ids=["head", "purge", "check"],
 )
 def test_unreachable_storage_is_storage_unavailable(unreachable: Storage, call: Any) -> None:
     with pytest.raises(StorageUnavailable):
@@ -294,3 +316,20 @@ def test_forms_signed_with_role_credentials_pin_the_session_token(
     )
     assert post.fields["x-amz-security-token"] == "role-session-token"
     assert {"x-amz-security-token": "role-session-token"} in _policy(post.fields)["conditions"]
+
+
+@pytest.mark.parametrize(("code", "status"), [("403", 403), ("404", 404), ("NoSuchKey", 404)])
+def test_head_treats_forbidden_and_not_found_as_no_object(
+    storage: Storage, code: str, status: int
+) -> None:
+    # A role that may list only its own prefix gets 403, not 404, for a key that is not there.
+    with Stubber(storage.client) as stubber:
+        stubber.add_client_error("head_object", service_error_code=code, http_status_code=status)
+        assert storage.head(KEY) is None
+
+
+def test_head_that_fails_otherwise_is_storage_unavailable(storage: Storage) -> None:
+    with Stubber(storage.client) as stubber:
+        stubber.add_client_error("head_object", service_error_code="500", http_status_code=500)
+        with pytest.raises(StorageUnavailable):
+            storage.head(KEY)

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("rejection_reason", sa.String(500), nullable=True),
+        sa.Column("mismatches", sa.JSON(), nullable=True),
         sa.Column("etag", sa.String(200), nullable=True),
         sa.Column("version_id", sa.String(1024), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("confirmed_at", UTCDateTime(), nullable=True),
         sa.CheckConstraint("size >= 0", name="ck_files_size_nonnegative"),
         sa.CheckConstraint(
-            "status IN ('pending', 'ready', 'rejected')", name="ck_files_status_known"
+            "status IN ('pending', 'ready', 'rejected', 'deleting')", name="ck_files_status_known"
         ),
     )
     op.create_index(
