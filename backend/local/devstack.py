@@ -17,7 +17,8 @@ from backend.db import migrate
 from backend.db.engine import create_engine
 from backend.domain import keys
 from backend.errors import DomainError
-from backend.local.seaweedfs import S3Credentials, SeaweedFS, SeaweedFSError, ensure_bucket
+from backend.local.credentials import S3Credentials, write_private
+from backend.local.seaweedfs import SeaweedFS, SeaweedFSError, ensure_bucket
 from backend.settings import ConfigError, load_settings
 
 BUCKET = "stowage-dev"
@@ -93,8 +94,7 @@ def _prepare_database_and_key(config: DevConfig) -> str:
             session.commit()
     finally:
         engine.dispose()
-    key_file.touch(mode=0o600)
-    key_file.write_text(issued.key + "\n", encoding="utf-8")
+    write_private(key_file, issued.key + "\n")
     return issued.key
 
 

@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self, TypeVar
 
@@ -23,6 +21,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from backend.local.credentials import S3Credentials, write_private
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -50,43 +50,6 @@ class SeaweedFSError(RuntimeError):
 
 class PortInUseError(SeaweedFSError):
     """The requested S3 port is taken by another process."""
-
-
-@dataclass(frozen=True)
-class S3Credentials:
-    """An access key pair that the local server accepts."""
-
-    access_key: str
-    secret_key: str = field(repr=False)
-
-    @classmethod
-    def generate(cls) -> Self:
-        """Return a new random key pair."""
-        return cls(
-            access_key="LOCAL" + secrets.token_hex(8).upper(), secret_key=secrets.token_urlsafe(30)
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        """Read a key pair saved by `save`."""
-        data = json.loads(path.read_text(encoding="utf-8"))
-        try:
-            return cls(access_key=str(data["access_key"]), secret_key=str(data["secret_key"]))
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"{path} holds no access_key and secret_key") from exc
-
-    @classmethod
-    def load_or_generate(cls, path: Path) -> Self:
-        """Read the key pair at `path`, or generate one and save it there."""
-        if path.exists():
-            return cls.load(path)
-        credentials = cls.generate()
-        credentials.save(path)
-        return credentials
-
-    def save(self, path: Path) -> None:
-        """Write the key pair as JSON readable by the owner only."""
-        _write_private(path, json.dumps(asdict(self), indent=2) + "\n")
 
 
 class SeaweedFS:
@@ -139,7 +102,7 @@ class SeaweedFS:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         identities = self.data_dir / "s3-identities.json"
-        _write_private(identities, _identities_json(self.credentials))
+        write_private(identities, _identities_json(self.credentials))
         self._ports = self._pick_ports()
         command = [
             str(weed),
@@ -412,14 +375,3 @@ def _identities_json(credentials: S3Credentials) -> str:
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
     return json.dumps({"identities": [identity]}, indent=2) + "\n"
-
-
-def _write_private(path: Path, text: str) -> None:
-    # Write a 0600 sibling and rename it, so the secret is never readable by others, even briefly,
-    # and a crash never leaves half a file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    partial.touch(mode=0o600)
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)

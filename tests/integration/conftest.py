@@ -12,7 +12,8 @@ from litestar.testing import TestClient
 from mypy_boto3_s3 import S3Client
 
 from backend.app import create_app
-from backend.local.seaweedfs import S3Credentials, SeaweedFS, ensure_bucket
+from backend.local.credentials import S3Credentials
+from backend.local.seaweedfs import SeaweedFS, ensure_bucket
 from backend.services import Services
 from backend.settings import Settings
 from tests.integration.api import Api

@@ -15,9 +15,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from backend.local.credentials import S3Credentials
 from backend.local.seaweedfs import (
     PortInUseError,
-    S3Credentials,
     SeaweedFS,
     SeaweedFSError,
     ensure_bucket,
