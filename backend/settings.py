@@ -26,6 +26,7 @@ DEFAULT_CONTENT_TYPES = (
     "image/heic",
     "application/pdf",
     "text/plain",
+    "text/markdown",
     "text/csv",
     "application/json",
     "application/zip",
@@ -123,7 +124,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         """Check the rules that span a field's value rather than its type."""
-        _check_database_url(self.database_url)
+        _check_database_url(self.database_url, iam_auth=self.database_iam_auth)
         if self.s3_endpoint_url is not None:
             endpoint = urlsplit(self.s3_endpoint_url)
             if endpoint.scheme not in {"http", "https"} or not endpoint.hostname:
@@ -158,7 +159,7 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9a-z-]+"  # noqa: S105 (a pattern, not a password)
 _ALLOWED_ENTRY = re.compile(rf"^{_TOKEN}/(\*|{_TOKEN})$")
 
 
-def _check_database_url(raw: str) -> None:
+def _check_database_url(raw: str, *, iam_auth: bool) -> None:
     try:
         url = make_url(raw)
         url.port  # noqa: B018  (parsing the port is the check)
@@ -166,6 +167,15 @@ def _check_database_url(raw: str) -> None:
         raise ConfigError("DATABASE_URL", "is not a valid URL") from None
     if url.drivername not in {"postgresql", "postgres", "postgresql+psycopg", "sqlite"}:
         raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite://")
+    # An IAM token is a password for 15 minutes: it must never cross the network in clear.
+    if iam_auth and url.query.get("sslmode", "require") not in {
+        "require",
+        "verify-ca",
+        "verify-full",
+    }:
+        raise ConfigError(
+            "DATABASE_URL", "with DATABASE_IAM_AUTH, sslmode must be require or verify-*"
+        )
 
 
 class ConfigError(Exception):

@@ -165,9 +165,11 @@ def network_failure(exc: requests.RequestException, url: str) -> Failure:
             break
         inner = cause
     reason = inner.strerror if isinstance(inner, OSError) and inner.strerror else str(inner)
-    transient = isinstance(exc, requests.ConnectionError | requests.Timeout) and not isinstance(
-        exc, requests.exceptions.SSLError
-    )
+    # A body cut off mid-stream (ChunkedEncodingError) is as transient as a reset connection.
+    transient = isinstance(
+        exc,
+        requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError,
+    ) and not isinstance(exc, requests.exceptions.SSLError)
     return Failure(
         "connection_failed", f"{host}: {reason or type(inner).__name__}", transient=transient
     )
@@ -405,7 +407,8 @@ def command_upload(args: argparse.Namespace, api: Api, bars: Bars) -> int:
         if not path.is_file():
             raise UsageError(f"not a file: {path}")
     results: dict[Path, Result] = {}
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
+    try:
         futures = {
             pool.submit(
                 upload_file, api, path, args.content_type or guess_content_type(path), bars
@@ -418,6 +421,9 @@ def command_upload(args: argparse.Namespace, api: Api, bars: Bars) -> int:
                 note(f"error: {result.file}: {result.error['code']}: {result.error['detail']}")
             elif not args.json:
                 print(f"uploaded {result.file} -> {result.file_id}", flush=True)
+    finally:
+        # On Ctrl-C, files still queued must not start; a normal end has nothing left anyway.
+        pool.shutdown(wait=False, cancel_futures=True)
     if args.json:
         print_json([asdict(results[path]) for path in paths])
     return 1 if any(result.error for result in results.values()) else 0

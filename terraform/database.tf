@@ -1,6 +1,6 @@
 # RDS PostgreSQL in the private subnets. The app logs in as db_app_username with IAM authentication over TLS; the
 # master password exists only in the Secrets Manager secret RDS manages, read once by the instances' first boot to
-# create that user (templates/cloud-init.yaml.tftpl).
+# create that user (templates/install.sh.tftpl and templates/bootstrap_db.py).
 
 locals {
   db_identifier   = var.name

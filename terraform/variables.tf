@@ -72,9 +72,9 @@ variable "instance_ingress_cidrs" {
 
   validation {
     condition = alltrue([
-      for cidr in var.instance_ingress_cidrs : can(cidrhost(cidr, 0)) && !contains(["0.0.0.0/0", "::/0"], cidr)
+      for cidr in var.instance_ingress_cidrs : can(cidrhost(cidr, 0)) && tonumber(split("/", cidr)[1]) >= 8
     ])
-    error_message = "instance_ingress_cidrs must contain valid CIDR blocks and not 0.0.0.0/0 or ::/0."
+    error_message = "instance_ingress_cidrs must contain valid CIDR blocks no wider than /8 (the open internet, or most of it, is refused)."
   }
 }
 
@@ -353,6 +353,20 @@ variable "app_environment" {
   validation {
     condition     = alltrue([for k in keys(var.app_environment) : can(regex("^[A-Z][A-Z0-9_]*$", k))])
     error_message = "app_environment keys must be upper-case environment variable names."
+  }
+
+  # One line per variable in a systemd environment file: a newline would smuggle in another.
+  validation {
+    condition     = alltrue([for v in values(var.app_environment) : !can(regex("[\\r\\n]", v))])
+    error_message = "app_environment values must not contain line breaks."
+  }
+
+  # The deployment owns how the app reaches its database and bucket.
+  validation {
+    condition = length(setintersection(keys(var.app_environment), [
+      "DATABASE_URL", "DATABASE_IAM_AUTH", "DATABASE_PASSWORD_SECRET_ARN", "S3_BUCKET", "S3_ENDPOINT_URL", "AWS_REGION",
+    ])) == 0
+    error_message = "app_environment must not override DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL or AWS_REGION."
   }
 }
 

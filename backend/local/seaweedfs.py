@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import http.client
 import json
 import os
@@ -137,6 +138,7 @@ class SeaweedFS:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # own process group, so stop() reaches everything
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
                 )
             self._wait_until_ready(timeout)
         except BaseException:
@@ -364,6 +366,13 @@ def _retry_during_warm_up(call: Callable[[], _T], timeout: float = 15.0) -> _T:
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: if whatever started SeaweedFS is killed outright (SIGKILL,
+    # a crash) and never calls stop(), the kernel kills SeaweedFS too (PR_SET_PDEATHSIG).
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def _identities_json(credentials: S3Credentials) -> str:

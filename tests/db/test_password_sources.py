@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import boto3
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from backend.db.credentials import use_password_source
 from backend.db.engine import create_engine, ping
 from backend.errors import DatabaseUnavailable
-from backend.settings import Settings
+from backend.settings import ConfigError, Settings
 
 SIGNING_ONLY = boto3.session.Session(
     aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="eu-west-1"
@@ -51,16 +52,35 @@ def test_iam_auth_refuses_to_connect_without_tls(make_settings: Callable[..., Se
     assert "SSL" in str(caught.value.__cause__)
 
 
-def test_iam_auth_sends_a_signed_token_as_the_password(
-    make_settings: Callable[..., Settings], database_url: str
+def test_iam_auth_sends_a_signed_token_as_the_password_over_tls(
+    make_settings: Callable[..., Settings],
 ) -> None:
-    # sslmode in the URL is the operator's to set (e.g. verify-full); disable it only here.
-    settings = make_settings(database_url=database_url + "?sslmode=disable", database_iam_auth=True)
-    engine = create_engine(settings, SIGNING_ONLY)
-    seen: list[str] = []
-    sa.event.listen(engine, "connect", lambda conn, _record: seen.append(conn.info.password))
+    engine = create_engine(make_settings(database_iam_auth=True), SIGNING_ONLY)
+    sent: list[dict[str, object]] = []
+
+    # Registered after the engine's own listener: sees exactly what would go to the server,
+    # then connects without TLS only because this local test server has none.
+    @sa.event.listens_for(engine, "do_connect")
+    def capture(
+        _dialect: object, _record: object, _cargs: object, cparams: dict[str, object]
+    ) -> object:
+        sent.append(dict(cparams))
+        return psycopg.connect(**{**cparams, "sslmode": "disable"})
+
     try:
         ping(engine)
     finally:
         engine.dispose()
-    assert seen and "Action=connect" in seen[0] and "X-Amz-Signature=" in seen[0]
+    assert sent[0]["sslmode"] == "require"
+    token = str(sent[0]["password"])
+    assert "Action=connect" in token and "X-Amz-Signature=" in token
+
+
+@pytest.mark.parametrize("sslmode", ["disable", "allow", "prefer"])
+def test_iam_auth_refuses_a_url_that_allows_plaintext(database_url: str, sslmode: str) -> None:
+    with pytest.raises(ConfigError, match="sslmode"):
+        Settings(
+            database_url=f"{database_url}?sslmode={sslmode}",
+            s3_bucket="b",
+            database_iam_auth=True,
+        )

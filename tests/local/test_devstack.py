@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.local.devstack import UPLOAD_EXAMPLE
 from backend.local.seaweedfs import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,9 +40,9 @@ class DevStack:
         assert match, self.output()
         return match.group(1)
 
-    def interrupt(self) -> int:
-        """Ctrl-C, as a person would press it; the exit code."""
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signum: int = signal.SIGINT) -> int:
+        """Ctrl-C as a person would press it (or another stop signal); the exit code."""
+        self.process.send_signal(signum)
         return self.process.wait(timeout=30)
 
 
@@ -92,14 +94,13 @@ def _processes_using(path: Path) -> list[str]:
 
 
 def _upload_py(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run_client(stack, [sys.executable, str(ROOT / "scripts" / "upload.py"), *args])
+
+
+def _run_client(stack: DevStack, command: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FILES_API_URL": stack.api, "FILES_API_KEY": stack.key()}
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "upload.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        command, env=env, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
     )
 
 
@@ -119,7 +120,10 @@ def test_dev_serves_uploads_stops_everything_and_keeps_data_across_restarts(
     first = _start(data_dir, port, s3_port, tmp_path / "first.log")
     try:
         assert f"{first.api}/docs" in first.output()
-        assert "scripts/upload.py" in first.output()
+        # The example the banner prints works as printed.
+        assert UPLOAD_EXAMPLE in first.output()
+        example = _run_client(first, shlex.split(UPLOAD_EXAMPLE))
+        assert example.returncode == 0, example.stdout + example.stderr
         uploaded = _upload_py(first, "upload", str(sample))
         assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
         file_id = re.findall(r"[0-9a-f-]{36}", uploaded.stdout)[-1]
@@ -148,6 +152,36 @@ def test_dev_serves_uploads_stops_everything_and_keeps_data_across_restarts(
     finally:
         assert second.interrupt() == 0
     assert _processes_using(data_dir) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_dev_stops_everything_on_terminate_and_hangup(
+    tmp_path: Path, ports: tuple[int, int], signum: int
+) -> None:
+    data_dir = tmp_path / "data"
+    stack = _start(data_dir, *ports, tmp_path / "dev.log")
+    stack.interrupt(signum)
+    assert _processes_using(data_dir) == [], stack.output()
+    assert "stopping SeaweedFS" in stack.output()
+
+
+def test_dev_issues_a_new_key_when_the_database_does_not_know_the_saved_one(
+    tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    data_dir = tmp_path / "data"
+    first = _start(data_dir, *ports, tmp_path / "first.log")
+    old_key = first.key()
+    assert first.interrupt() == 0
+    (data_dir / "stowage.db").unlink()  # a fresh database, as with another DATABASE_URL
+
+    second = _start(data_dir, *ports, tmp_path / "second.log")
+    try:
+        new_key = second.key()
+        assert new_key != old_key
+        response = httpx.get(f"{second.api}/files", headers={"Authorization": f"Bearer {new_key}"})
+        assert response.status_code == 200
+    finally:
+        second.interrupt()
 
 
 @pytest.mark.parametrize("which", ["PORT", "S3_PORT"])

@@ -5,6 +5,8 @@ import re
 
 from terraform_config import TERRAFORM_DIR, Terraform
 
+from backend.settings import describe_settings
+
 TEMPLATES = TERRAFORM_DIR / "templates"
 
 
@@ -32,6 +34,16 @@ def test_app_environment_carries_what_the_app_reads(terraform: Terraform) -> Non
         "WEB_CONCURRENCY",
     } <= app_environment_keys(terraform)
     assert 'DATABASE_IAM_AUTH = "true"' in terraform.locals["app_environment"]
+
+
+def test_every_variable_written_is_one_the_app_reads(terraform: Terraform) -> None:
+    # A renamed or misspelt setting would be ignored silently by the app: catch it here.
+    known = {name for name, _default, _description in describe_settings()}
+    assert app_environment_keys(terraform) <= known
+    required = {
+        name for name, default, _description in describe_settings() if default == "required"
+    }
+    assert required <= app_environment_keys(terraform)
 
 
 def test_app_environment_holds_no_credentials(terraform: Terraform) -> None:

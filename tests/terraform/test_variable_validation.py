@@ -60,6 +60,9 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
     [
         ({"instance_ingress_cidrs": ["0.0.0.0/0"]}, "instance_ingress_cidrs"),
         ({"instance_ingress_cidrs": ["::/0"]}, "instance_ingress_cidrs"),
+        ({"instance_ingress_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]}, "instance_ingress_cidrs"),
+        ({"app_environment": {"LOG_LEVEL": "info\nDATABASE_URL=x"}}, "app_environment"),
+        ({"app_environment": {"DATABASE_URL": "postgresql://x"}}, "app_environment"),
         ({"ssh_ingress_cidr": "0.0.0.0/0"}, "ssh_ingress_cidr"),
         ({"ssh_ingress_cidr": "not-a-cidr"}, "ssh_ingress_cidr"),
         ({"load_balanced": True}, "certificate_arn"),
