@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import boto3
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -95,6 +98,22 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
     """An HTTP client for the app, without credentials."""
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def api_with(
+    make_app: Callable[[Settings], Litestar],
+    settings: Settings,
+    make_key: Callable[[str], str],
+) -> Iterator[Callable[..., Api]]:
+    """Alice's API on an app whose settings differ from the test's as given."""
+    with ExitStack() as stack:
+
+        def make(**overrides: Any) -> Api:
+            app = make_app(msgspec.structs.replace(settings, **overrides))
+            return Api(stack.enter_context(TestClient(app)), make_key("alice"))
+
+        yield make
 
 
 @pytest.fixture

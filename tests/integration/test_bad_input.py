@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import msgspec
 import pytest
 import sqlalchemy as sa
-from litestar.testing import TestClient
 from sqlmodel import Session
 
 from backend.domain import keys
-from backend.settings import Settings
 from tests.integration.api import Api
 
 VALID: dict[str, Any] = {"filename": "a.txt", "content_type": "text/plain", "size": 3}
@@ -114,14 +112,10 @@ def test_filenames_are_stored_nfc_normalised(api: Api) -> None:
     assert stored == "caf\u00e9.txt"
 
 
-def test_size_over_the_limit_is_413(
-    make_app: Any, settings: Settings, make_key: Any, engine: sa.Engine
-) -> None:
-    app = make_app(msgspec.structs.replace(settings, max_upload_bytes=10))
-    with TestClient(app) as http:
-        api = Api(http, make_key("alice"))
-        assert api.request_upload(b"x" * 10).status_code == 201
-        problem = _assert_problem(api.request_upload(b"x" * 11), 413, "file_too_large")
+def test_size_over_the_limit_is_413(api_with: Callable[..., Api], engine: sa.Engine) -> None:
+    api = api_with(max_upload_bytes=10)
+    assert api.request_upload(b"x" * 10).status_code == 201
+    problem = _assert_problem(api.request_upload(b"x" * 11), 413, "file_too_large")
     assert "10" in problem["detail"]
     assert _count_files(engine) == 1
 

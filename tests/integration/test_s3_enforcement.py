@@ -14,9 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
 import httpx
-import msgspec
-from litestar import Litestar
-from litestar.testing import TestClient
 
 from backend.settings import Settings
 from tests.integration.api import Api, post_form
@@ -91,18 +88,14 @@ def test_s3_refuses_a_tampered_signature(api: Api) -> None:
     _assert_never_ready(api, str(ticket["file_id"]))
 
 
-def test_s3_refuses_an_expired_form(
-    make_app: Callable[[Settings], Litestar], settings: Settings, make_key: Callable[[str], str]
-) -> None:
-    short = make_app(msgspec.structs.replace(settings, upload_url_ttl_seconds=1))
-    with TestClient(short) as http:
-        api = Api(http, make_key("alice"))
-        ticket = _ticket(api)
-        time.sleep(2.5)
-        _assert_refused(post_form(ticket["upload"], BODY))
-        confirmed = api.request("POST", f"/files/{ticket['file_id']}/confirm")
-        assert confirmed.status_code == 409
-        assert "expired" in confirmed.json()["detail"]
+def test_s3_refuses_an_expired_form(api_with: Callable[..., Api]) -> None:
+    api = api_with(upload_url_ttl_seconds=1)
+    ticket = _ticket(api)
+    time.sleep(2.5)
+    _assert_refused(post_form(ticket["upload"], BODY))
+    confirmed = api.request("POST", f"/files/{ticket['file_id']}/confirm")
+    assert confirmed.status_code == 409
+    assert "expired" in confirmed.json()["detail"]
 
 
 def test_s3_refuses_a_tampered_download_url(api: Api) -> None:
@@ -116,16 +109,12 @@ def test_s3_refuses_a_tampered_download_url(api: Api) -> None:
     assert httpx.get(tampered).status_code == 403
 
 
-def test_s3_refuses_an_expired_download_url(
-    make_app: Callable[[Settings], Litestar], settings: Settings, make_key: Callable[[str], str]
-) -> None:
-    short = make_app(msgspec.structs.replace(settings, download_url_ttl_seconds=1))
-    with TestClient(short) as http:
-        api = Api(http, make_key("alice"))
-        file = api.upload(BODY)
-        url = api.request("GET", f"/files/{file['file_id']}/download").json()["url"]
-        time.sleep(2.5)
-        assert httpx.get(url).status_code == 403
+def test_s3_refuses_an_expired_download_url(api_with: Callable[..., Api]) -> None:
+    api = api_with(download_url_ttl_seconds=1)
+    file = api.upload(BODY)
+    url = api.request("GET", f"/files/{file['file_id']}/download").json()["url"]
+    time.sleep(2.5)
+    assert httpx.get(url).status_code == 403
 
 
 def test_s3_refuses_anonymous_reads(api: Api, settings: Settings) -> None:
