@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from backend.domain import keys
+from backend.local.seaweedfs import free_port
 
 
 @pytest.fixture
@@ -106,3 +111,54 @@ def test_db_upgrade_is_idempotent(run: Callable[..., subprocess.CompletedProcess
 def test_usage_errors_exit_2(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     assert run("keys").returncode == 2
     assert run("frobnicate").returncode == 2
+
+
+def test_serve_answers_health_and_stops_on_ctrl_c(database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "S3_BUCKET": "stowage-test",
+        "PORT": str(port),
+    }
+    log = tmp_path / "serve.log"
+    with (
+        log.open("w") as output,
+        subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve"], env=env, stdout=output, stderr=output
+        ) as server,
+    ):
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "serve did not answer"
+                try:
+                    response = httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            assert response.status_code == 200
+        finally:
+            server.send_signal(signal.SIGINT)
+            assert server.wait(timeout=20) == 0, log.read_text()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "backend", "serve"],
+        ["-m", "uvicorn", "--factory", "backend.app:create_app"],
+    ],
+)
+def test_starting_without_configuration_is_one_line_naming_the_variable(
+    command: list[str],
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_BUCKET"}}
+    result = subprocess.run(
+        [sys.executable, *command], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: DATABASE_URL: required but not set"
+    ]
