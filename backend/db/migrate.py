@@ -12,6 +12,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from backend.db.engine import ping
+from backend.errors import DatabaseUnavailable
+
 # Any fixed number: every process that migrates this database agrees on it.
 MIGRATION_LOCK_ID = 7_240_511_001
 
@@ -53,6 +56,22 @@ def current_revision(engine: sa.Engine) -> str | None:
     """The revision the database is at (None for an empty database)."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_state(engine: sa.Engine) -> str:
+    """ "ok" when the database answers at the revision this code expects, else what is wrong.
+
+    Raises DatabaseUnavailable when the database does not answer at all.
+    """
+    ping(engine)
+    try:
+        current = current_revision(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
+    expected = head_revision()
+    if current != expected:
+        return f"schema at {current or 'nothing'}, expected {expected}: run `db upgrade`"
+    return "ok"
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from backend.db import migrate
-from backend.db.engine import ping
-from backend.errors import DatabaseUnavailable, Unavailable
+from backend.errors import Unavailable
 from backend.http.problems import Problem, problem_response
 from backend.http.schemas import Health
 from backend.services import Services
@@ -30,7 +28,7 @@ class HealthController(Controller):
         """The database and the bucket answer; 503 naming the one that does not."""
         checks = {}
         try:
-            checks["database"] = _schema_state(services)
+            checks["database"] = migrate.schema_state(services.engine)
         except Unavailable as exc:
             checks["database"] = exc.detail
         try:
@@ -44,16 +42,3 @@ class HealthController(Controller):
         return problem_response(
             503, "not_ready", f"Not ready: {failing} unavailable.", checks=checks
         )
-
-
-def _schema_state(services: Services) -> str:
-    """ "ok" when the database answers and its schema is the one this code expects."""
-    ping(services.engine)
-    try:
-        current = migrate.current_revision(services.engine)
-    except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
-    expected = migrate.head_revision()
-    if current != expected:
-        return f"schema at {current or 'nothing'}, expected {expected}: run `db upgrade`"
-    return "ok"

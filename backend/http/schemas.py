@@ -68,9 +68,9 @@ class DownloadOut(msgspec.Struct):
 
 
 class Health(msgspec.Struct):
-    """Health check answer."""
+    """A passing health check (a failing one is a problem response with the same `checks`)."""
 
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok"]
     checks: dict[str, str] = {}
 
 
