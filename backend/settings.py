@@ -12,6 +12,8 @@ import msgspec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from backend.domain.content_types import is_allow_list_entry
+
 GiB = 1024**3
 
 # A conservative default: common documents, images, media and archives. Anything a browser
@@ -132,7 +134,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not _REGION.match(self.aws_region):
             raise ConfigError("AWS_REGION", "must be a region name such as eu-west-1")
         for entry in self.allowed_content_types:
-            if not _ALLOWED_ENTRY.match(entry):
+            if not is_allow_list_entry(entry):
                 raise ConfigError(
                     "ALLOWED_CONTENT_TYPES", f"{entry!r} is not type/subtype, type/* or prefix.*"
                 )
@@ -155,8 +157,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-_TOKEN = r"[!#$%&'*+.^_`|~0-9a-z-]+"  # noqa: S105 (a pattern, not a password)
-_ALLOWED_ENTRY = re.compile(rf"^{_TOKEN}/(\*|{_TOKEN})$")
 
 
 def _check_database_url(raw: str, *, iam_auth: bool) -> None:

@@ -17,11 +17,12 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
-_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 # S3 answers HEAD on a missing key with 403 unless the caller may list the whole bucket, and
 # the service's role may list only its own key prefix. Under that prefix it may read every
 # object, so a 403 there means "not there" (bad credentials already fail the readiness check).
-_HEAD_MISSING_CODES = _MISSING_CODES | {"403", "Forbidden"}
+_HEAD_MISSING_CODES = frozenset(
+    {"404", "NoSuchKey", "NotFound", "NoSuchVersion", "403", "Forbidden"}
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class Storage:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as exc:
-            if _error_code(exc) in _HEAD_MISSING_CODES:
+            if error_code(exc) in _HEAD_MISSING_CODES:
                 return None
             raise _unavailable(exc) from exc
         except BotoCoreError as exc:
@@ -213,11 +214,12 @@ class Storage:
             )
 
 
-def _error_code(exc: ClientError) -> str:
+def error_code(exc: ClientError) -> str:
+    """The S3 error code of a botocore ClientError ("NoSuchKey", "403", ...)."""
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _unavailable(exc: Exception) -> StorageUnavailable:
     if isinstance(exc, ClientError):
-        return StorageUnavailable(f"Object storage refused the request ({_error_code(exc)}).")
+        return StorageUnavailable(f"Object storage refused the request ({error_code(exc)}).")
     return StorageUnavailable("Object storage is unreachable; try again shortly.")

@@ -10,6 +10,8 @@ from backend.errors import InvalidInput, UnsupportedContentType
 # RFC 9110 token characters, for type, subtype and parameter names and values.
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # noqa: S105 (a pattern, not a password)
 _MEDIA_TYPE = re.compile(rf"^({_TOKEN})/({_TOKEN})((?:\s*;\s*{_TOKEN}={_TOKEN})*)\s*$")
+_LOWER_NO_STAR = r"[!#$%&'+.^_`|~0-9a-z-]+"
+_ALLOW_LIST_ENTRY = re.compile(rf"{_LOWER_NO_STAR}/(\*|{_LOWER_NO_STAR}(\.\*)?)")
 _PARAMETER = re.compile(rf"\s*;\s*({_TOKEN})=({_TOKEN})")
 _INLINE_EXACT = frozenset({"application/pdf", "text/plain"})
 _INLINE_FAMILIES = frozenset({"image", "audio", "video"})
@@ -31,6 +33,11 @@ def normalize_content_type(raw: str) -> str:
 def essence(content_type: str) -> str:
     """The `type/subtype` part, without parameters."""
     return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_allow_list_entry(entry: str) -> bool:
+    """True for the forms `require_allowed` understands: type/subtype, type/* and type/prefix.*."""
+    return _ALLOW_LIST_ENTRY.fullmatch(entry) is not None
 
 
 def require_allowed(content_type: str, allowed: Iterable[str]) -> None:

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from backend.local.credentials import S3Credentials, write_private
+from backend.storage import error_code
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -286,7 +287,7 @@ def ensure_bucket(
         try:
             client.create_bucket(Bucket=name)
         except ClientError as exc:
-            if _error_code(exc) != "BucketAlreadyOwnedByYou":
+            if error_code(exc) != "BucketAlreadyOwnedByYou":
                 raise
         if versioning:
             client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -358,14 +359,10 @@ def _retry_during_warm_up(call: Callable[[], _T], timeout: float = 15.0) -> _T:
         try:
             return call()
         except (ClientError, BotoConnectionError) as exc:
-            warming_up = not isinstance(exc, ClientError) or _error_code(exc) in _WARM_UP_CODES
+            warming_up = not isinstance(exc, ClientError) or error_code(exc) in _WARM_UP_CODES
             if not warming_up or time.monotonic() > deadline:
                 raise
         time.sleep(0.2)
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _die_with_parent() -> None:

@@ -88,6 +88,8 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("LOG_LEVEL", "verbose"),
         ("LOG_LEVEL", "trace"),
         ("ALLOWED_CONTENT_TYPES", ", ,"),
+        ("ALLOWED_CONTENT_TYPES", "image/png,*/*"),
+        ("ALLOWED_CONTENT_TYPES", "nonsense"),
     ],
 )
 def test_malformed_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
