@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar
@@ -14,19 +15,39 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __version__
+from backend.domain.files import FileService
+from backend.domain.health import HealthService
+from backend.domain.keys import KeyService
+from backend.domain.uploads import UploadService
 from backend.http.files import FilesController
 from backend.http.health import HealthController
 from backend.http.problems import EXCEPTION_HANDLERS
-from backend.services import Services
+from backend.resources import Resources
 from backend.settings import ConfigError, Settings, load_settings
 
 REQUEST_BODY_LIMIT = 64 * 1024  # bodies are small JSON documents; file bytes never come here
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
+# The domain services handlers receive as typed dependencies, each built from the resources.
+SERVICES: dict[str, Callable[[Resources], object]] = {
+    "uploads": lambda r: UploadService(r.engine, r.storage, r.settings),
+    "files": lambda r: FileService(r.engine, r.storage, r.settings),
+    "keys": lambda r: KeyService(r.engine),
+    "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
+}
+
+
+def _provider(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return state.services[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Litestar:
     """Build the app. Settings come from the environment when none are given.
 
-    `services` lets tests hand in ready-made resources; otherwise they are created at startup
+    `resources` lets tests hand in ready-made ones; otherwise they are created at startup
     and closed at shutdown.
     """
     if settings is None:
@@ -38,22 +59,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Blocking database and S3 calls run in this pool; size it for the expected load.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        owned = services is None
-        app.state.services = services or Services.create(settings)
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = settings.server.worker_threads
+        made = resources or Resources.create(settings)
+        app.state.services = {name: build(made) for name, build in SERVICES.items()}
         try:
             yield
         finally:
-            if owned:
-                app.state.services.close()
-
-    def provide_services(state: State) -> Services:
-        return state.services  # type: ignore[no-any-return]
+            if resources is None:
+                made.close()
 
     return Litestar(
         route_handlers=[HealthController, FilesController],
         lifespan=[lifespan],
-        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        dependencies={name: _provider(name) for name in SERVICES},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=REQUEST_BODY_LIMIT,
         openapi_config=OpenAPIConfig(

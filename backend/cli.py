@@ -1,4 +1,8 @@
-"""The command line: `python -m backend serve | db upgrade | keys create|list|revoke`."""
+"""The command line: `python -m backend serve | db upgrade | keys create|list|revoke`.
+
+Each command imports what it needs when it runs, so `--help` and usage errors answer at once
+instead of loading the database layer first.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,13 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
-from backend.db import migrate
-from backend.db.engine import create_engine, ping, transaction
-from backend.domain import keys
 from backend.errors import DomainError
 from backend.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from backend.domain.keys import KeyService
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,28 +69,33 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=None if args.reload else settings.web_concurrency,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=None if args.reload else settings.server.web_concurrency,
         reload=args.reload,
-        log_level=settings.log_level,
+        log_level=settings.server.log_level,
         proxy_headers=True,
     )
     return 0
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    """One transaction on a short-lived engine, for one command."""
+def _keys(settings: Settings) -> Iterator[KeyService]:
+    """The key service on a short-lived engine, for one command."""
+    from backend.db.engine import create_engine  # noqa: PLC0415
+    from backend.domain.keys import KeyService  # noqa: PLC0415
+
     engine = create_engine(settings)
     try:
-        with transaction(engine) as session:
-            yield session
+        yield KeyService(engine)
     finally:
         engine.dispose()
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from backend.db import migrate  # noqa: PLC0415
+    from backend.db.engine import create_engine, ping  # noqa: PLC0415
+
     engine = create_engine(settings)
     try:
         ping(engine)  # a clear error when the database is unreachable
@@ -99,16 +107,16 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
-    with _session(settings) as session:
-        issued = keys.create_key(session, args.owner)
+    with _keys(settings) as keys:
+        issued = keys.create(args.owner)
     print(f"created key {issued.key_id} for owner {issued.owner!r}; it is shown only once:")
     print(issued.key)
     return 0
 
 
 def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
-    with _session(settings) as session:
-        rows = keys.list_keys(session)
+    with _keys(settings) as keys:
+        rows = keys.list_all()
     print(f"{'KEY ID':<18} {'OWNER':<24} {'CREATED (UTC)':<20} STATUS")
     for row in rows:
         status = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
@@ -117,7 +125,7 @@ def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    with _session(settings) as session:
-        info = keys.revoke_key(session, args.key)
+    with _keys(settings) as keys:
+        info = keys.revoke(args.key)
     print(f"revoked key {info.key_id} of owner {info.owner!r}")
     return 0

@@ -1,16 +1,18 @@
-"""The one settings object, read from the environment and validated once at startup."""
+"""The one settings object, read from the environment and validated once at startup.
+
+Settings are grouped by concern (database, storage, uploads, server); each field's encoded
+name is its environment variable, so the groups change nothing about how it is configured.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import msgspec
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from backend.domain.content_types import is_allow_list_entry
 
@@ -41,132 +43,205 @@ DEFAULT_CONTENT_TYPES = (
     "video/*",
 )
 
+# Values that stand in for a secret in examples (.env.example ships `change-me`): a service
+# started with one of them was configured by copying, not by choosing a secret.
+PLACEHOLDER_SECRETS = frozenset(
+    {"change-me", "changeme", "change_me", "replace-me", "replaceme", "placeholder", "secret"}
+)
 
-def _describe(text: str) -> msgspec.Meta:
-    return msgspec.Meta(description=text)
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_DRIVERS = {"postgresql", "postgres", "postgresql+psycopg", "sqlite"}
 
 
-class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Service configuration. Field names are the environment variable names, lowercased."""
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
 
-    database_url: Annotated[
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the database is and how to log in to it."""
+
+    url: Annotated[
         str,
-        _describe(
-            "Database URL: postgresql://user:pass@host:5432/db (the psycopg driver is chosen "
-            "automatically) or sqlite:///path/to/file.db"
+        msgspec.Meta(
+            description="Database URL: postgresql://user:pass@host:5432/db (the psycopg driver "
+            "is chosen automatically) or sqlite:///path/to/file.db"
         ),
-    ]
-    database_iam_auth: Annotated[
+    ] = msgspec.field(name="DATABASE_URL")
+    iam_auth: Annotated[
         bool,
-        _describe(
-            "Log in to RDS with a fresh IAM auth token per connection (instance role); "
-            "DATABASE_URL then carries no password and TLS is required"
+        msgspec.Meta(
+            description="Log in to RDS with a fresh IAM auth token per connection (instance "
+            "role); DATABASE_URL then carries no password and TLS is required"
         ),
-    ] = False
-    database_password_secret_arn: Annotated[
+    ] = msgspec.field(default=False, name="DATABASE_IAM_AUTH")
+    password_secret_arn: Annotated[
         str | None,
-        _describe(
-            "Secrets Manager secret holding the database password (RDS-managed JSON or a "
-            "plain string); re-read every 5 minutes so rotation works"
+        msgspec.Meta(
+            description="Secrets Manager secret holding the database password (RDS-managed "
+            "JSON or a plain string); re-read every 5 minutes so rotation works"
         ),
-    ] = None
-    s3_bucket: Annotated[str, _describe("Bucket that receives the uploads")]
-    s3_endpoint_url: Annotated[
+    ] = msgspec.field(default=None, name="DATABASE_PASSWORD_SECRET_ARN")
+    pool_size: Annotated[
+        int, msgspec.Meta(description="Database connections kept open per process", ge=1)
+    ] = msgspec.field(default=10, name="DATABASE_POOL_SIZE")
+
+    def __post_init__(self) -> None:
+        """Check the URL, and that the login options fit it and each other."""
+        _check_database_url(self.url, iam_auth=self.iam_auth)
+        if self.iam_auth and self.password_secret_arn:
+            raise ConfigError(
+                "DATABASE_PASSWORD_SECRET_ARN", "choose either it or DATABASE_IAM_AUTH, not both"
+            )
+        if (self.iam_auth or self.password_secret_arn) and self.url.startswith("sqlite"):
+            raise ConfigError("DATABASE_IAM_AUTH", "applies to PostgreSQL URLs only")
+
+
+class StorageSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The bucket and how to reach it."""
+
+    bucket: Annotated[str, msgspec.Meta(description="Bucket that receives the uploads")] = (
+        msgspec.field(name="S3_BUCKET")
+    )
+    endpoint_url: Annotated[
         str | None,
-        _describe("S3 endpoint for S3-compatible servers such as SeaweedFS; unset on AWS"),
-    ] = None
-    aws_region: Annotated[str, _describe("AWS region of the bucket")] = "us-east-1"
-    s3_key_prefix: Annotated[
-        str, _describe("Prefix of every object key the service creates; ends with /")
-    ] = "uploads/"
+        msgspec.Meta(
+            description="S3 endpoint for S3-compatible servers such as SeaweedFS; unset on AWS"
+        ),
+    ] = msgspec.field(default=None, name="S3_ENDPOINT_URL")
+    region: Annotated[str, msgspec.Meta(description="AWS region of the bucket")] = msgspec.field(
+        default="us-east-1", name="AWS_REGION"
+    )
+    key_prefix: Annotated[
+        str, msgspec.Meta(description="Prefix of every object key the service creates; ends with /")
+    ] = msgspec.field(default="uploads/", name="S3_KEY_PREFIX")
+    connect_timeout_seconds: Annotated[
+        float, msgspec.Meta(description="Connect timeout for S3 calls, in seconds", gt=0)
+    ] = msgspec.field(default=3.0, name="S3_CONNECT_TIMEOUT_SECONDS")
+    read_timeout_seconds: Annotated[
+        float, msgspec.Meta(description="Read timeout for S3 calls, in seconds", gt=0)
+    ] = msgspec.field(default=10.0, name="S3_READ_TIMEOUT_SECONDS")
+
+    def __post_init__(self) -> None:
+        """Check the names and URLs that S3 would refuse later, less clearly."""
+        if not self.bucket:
+            raise ConfigError("S3_BUCKET", "must not be empty")
+        if self.endpoint_url is not None:
+            endpoint = urlsplit(self.endpoint_url)
+            if endpoint.scheme not in {"http", "https"} or not endpoint.hostname:
+                raise ConfigError("S3_ENDPOINT_URL", "must be an http:// or https:// URL")
+        if not _REGION.match(self.region):
+            raise ConfigError("AWS_REGION", "must be a region name such as eu-west-1")
+        if not self.key_prefix.endswith("/") or self.key_prefix.startswith("/"):
+            raise ConfigError("S3_KEY_PREFIX", "must end with / and not start with one")
+
+
+class UploadSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What may be uploaded, and how long presigned URLs live."""
+
     # At most an hour: URLs signed with instance-role credentials die with the role session,
     # which boto3 renews when it has 10-15 minutes left, so short lifetimes are the honest ones.
     upload_url_ttl_seconds: Annotated[
         int,
-        _describe("Lifetime of a presigned upload form, in seconds (1-3600)"),
-        msgspec.Meta(ge=1, le=3600),
-    ] = 600
+        msgspec.Meta(
+            description="Lifetime of a presigned upload form, in seconds (1-3600)", ge=1, le=3600
+        ),
+    ] = msgspec.field(default=600, name="UPLOAD_URL_TTL_SECONDS")
     download_url_ttl_seconds: Annotated[
         int,
-        _describe("Lifetime of a presigned download URL, in seconds (1-3600)"),
-        msgspec.Meta(ge=1, le=3600),
-    ] = 300
+        msgspec.Meta(
+            description="Lifetime of a presigned download URL, in seconds (1-3600)", ge=1, le=3600
+        ),
+    ] = msgspec.field(default=300, name="DOWNLOAD_URL_TTL_SECONDS")
     max_upload_bytes: Annotated[
         int,
-        _describe("Largest file accepted in a single POST, in bytes (S3 takes at most 5 GiB)"),
-        msgspec.Meta(ge=0, le=5 * GiB),
-    ] = 5 * GiB
+        msgspec.Meta(
+            description="Largest file accepted in a single POST, in bytes (S3 takes at most 5 GiB)",
+            ge=0,
+            le=5 * GiB,
+        ),
+    ] = msgspec.field(default=5 * GiB, name="MAX_UPLOAD_BYTES")
     allowed_content_types: Annotated[
         tuple[str, ...],
-        _describe(
-            "Comma-separated allow-list of content types; type/* matches a whole family. "
-            "The default leaves out HTML, SVG, XHTML and JavaScript"
+        msgspec.Meta(
+            description="Comma-separated allow-list of content types; type/* matches a whole "
+            "family. The default leaves out HTML, SVG, XHTML and JavaScript"
         ),
-    ] = DEFAULT_CONTENT_TYPES
-    database_pool_size: Annotated[
-        int, _describe("Database connections kept open per process"), msgspec.Meta(ge=1)
-    ] = 10
-    worker_threads: Annotated[
-        int,
-        _describe("Threads per process for blocking database and S3 calls"),
-        msgspec.Meta(ge=1),
-    ] = 40
-    s3_connect_timeout_seconds: Annotated[
-        float, _describe("Connect timeout for S3 calls, in seconds"), msgspec.Meta(gt=0)
-    ] = 3.0
-    s3_read_timeout_seconds: Annotated[
-        float, _describe("Read timeout for S3 calls, in seconds"), msgspec.Meta(gt=0)
-    ] = 10.0
-    host: Annotated[str, _describe("Address `serve` listens on")] = "127.0.0.1"
-    port: Annotated[int, _describe("Port `serve` listens on"), msgspec.Meta(ge=1, le=65535)] = 8000
-    web_concurrency: Annotated[
-        int, _describe("Worker processes `serve` starts"), msgspec.Meta(ge=1)
-    ] = 1
-    log_level: Annotated[str, _describe("Log level: debug, info, warning or error")] = "info"
+    ] = msgspec.field(default=DEFAULT_CONTENT_TYPES, name="ALLOWED_CONTENT_TYPES")
 
     def __post_init__(self) -> None:
-        """Check the rules that span a field's value rather than its type."""
-        _check_database_url(self.database_url, iam_auth=self.database_iam_auth)
-        if self.s3_endpoint_url is not None:
-            endpoint = urlsplit(self.s3_endpoint_url)
-            if endpoint.scheme not in {"http", "https"} or not endpoint.hostname:
-                raise ConfigError("S3_ENDPOINT_URL", "must be an http:// or https:// URL")
-        if not _REGION.match(self.aws_region):
-            raise ConfigError("AWS_REGION", "must be a region name such as eu-west-1")
+        """Every allow-list entry must be a type, a family or a vendor tree."""
+        if not self.allowed_content_types:
+            raise ConfigError("ALLOWED_CONTENT_TYPES", "must name at least one type")
         for entry in self.allowed_content_types:
             if not is_allow_list_entry(entry):
                 raise ConfigError(
                     "ALLOWED_CONTENT_TYPES", f"{entry!r} is not type/subtype, type/* or prefix.*"
                 )
-        if self.database_iam_auth and self.database_password_secret_arn:
-            raise ConfigError(
-                "DATABASE_PASSWORD_SECRET_ARN", "choose either it or DATABASE_IAM_AUTH, not both"
-            )
-        if (self.database_iam_auth or self.database_password_secret_arn) and (
-            self.database_url.startswith("sqlite")
-        ):
-            raise ConfigError("DATABASE_IAM_AUTH", "applies to PostgreSQL URLs only")
-        if not self.s3_bucket:
-            raise ConfigError("S3_BUCKET", "must not be empty")
-        if not self.s3_key_prefix.endswith("/") or self.s3_key_prefix.startswith("/"):
-            raise ConfigError("S3_KEY_PREFIX", "must end with / and not start with one")
-        if not self.allowed_content_types:
-            raise ConfigError("ALLOWED_CONTENT_TYPES", "must name at least one type")
+
+
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How `serve` listens, and how much work one process takes on at once."""
+
+    host: Annotated[str, msgspec.Meta(description="Address `serve` listens on")] = msgspec.field(
+        default="127.0.0.1", name="HOST"
+    )
+    port: Annotated[int, msgspec.Meta(description="Port `serve` listens on", ge=1, le=65535)] = (
+        msgspec.field(default=8000, name="PORT")
+    )
+    web_concurrency: Annotated[
+        int, msgspec.Meta(description="Worker processes `serve` starts", ge=1)
+    ] = msgspec.field(default=1, name="WEB_CONCURRENCY")
+    worker_threads: Annotated[
+        int,
+        msgspec.Meta(description="Threads per process for blocking database and S3 calls", ge=1),
+    ] = msgspec.field(default=40, name="WORKER_THREADS")
+    log_level: Annotated[
+        str, msgspec.Meta(description="Log level: debug, info, warning or error")
+    ] = msgspec.field(default="info", name="LOG_LEVEL")
+
+    def __post_init__(self) -> None:
+        """Only the levels uvicorn and logging share."""
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigError("LOG_LEVEL", "must be one of debug, info, warning, error")
 
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Service configuration: one frozen object, built by `load_settings` and never changed."""
+
+    database: DatabaseSettings
+    storage: StorageSettings
+    uploads: UploadSettings = msgspec.field(default_factory=UploadSettings)
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+
+
+_GROUPS: dict[str, type[msgspec.Struct]] = {
+    "database": DatabaseSettings,
+    "storage": StorageSettings,
+    "uploads": UploadSettings,
+    "server": ServerSettings,
+}
 
 
 def _check_database_url(raw: str, *, iam_auth: bool) -> None:
+    # Imported here so `python -m backend --help` does not load SQLAlchemy.
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
     try:
         url = make_url(raw)
         url.port  # noqa: B018  (parsing the port is the check)
     except (ArgumentError, ValueError):
         raise ConfigError("DATABASE_URL", "is not a valid URL") from None
-    if url.drivername not in {"postgresql", "postgres", "postgresql+psycopg", "sqlite"}:
+    if url.drivername not in _DRIVERS:
         raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite://")
+    if url.password is not None and url.password.lower() in PLACEHOLDER_SECRETS:
+        raise ConfigError(
+            "DATABASE_URL", "its password is an example placeholder; set the real one"
+        )
     # An IAM token is a password for 15 minutes: it must never cross the network in clear.
     if iam_auth and url.query.get("sslmode", "require") not in {
         "require",
@@ -178,21 +253,20 @@ def _check_database_url(raw: str, *, iam_auth: bool) -> None:
         )
 
 
-class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable}: {problem}")
-        self.variable = variable
+def _fields() -> Iterator[tuple[str, msgspec.inspect.Field]]:
+    """(group name, field) for every setting, in documentation order."""
+    for group, kind in _GROUPS.items():
+        info = msgspec.inspect.type_info(kind)
+        if not isinstance(info, msgspec.inspect.StructType):  # pragma: no cover
+            raise TypeError(f"{kind.__name__} must be a msgspec Struct")
+        for field in info.fields:
+            yield group, field
 
 
 def describe_settings() -> list[tuple[str, str, str]]:
     """Each setting as (ENV_NAME, default or "required", description), for docs and checks."""
-    info = msgspec.inspect.type_info(Settings)
-    if not isinstance(info, msgspec.inspect.StructType):  # pragma: no cover
-        raise TypeError("Settings must be a msgspec Struct")
     rows = []
-    for field in info.fields:
+    for _group, field in _fields():
         schema = (
             field.type.extra_json_schema
             if isinstance(field.type, msgspec.inspect.Metadata)
@@ -205,25 +279,41 @@ def describe_settings() -> list[tuple[str, str, str]]:
             default = ",".join(field.default)
         else:
             default = "" if field.default is None else str(field.default)
-        rows.append((field.name.upper(), default, description))
+        rows.append((field.encode_name, default, description))
     return rows
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from the environment, raising ConfigError naming the first bad variable."""
     env = os.environ if environ is None else environ
-    raw: dict[str, Any] = {}
-    for name, _default, _description in describe_settings():
-        value = env.get(name)
+    raw: dict[str, dict[str, Any]] = {group: {} for group in _GROUPS}
+    for group, field in _fields():
+        value = env.get(field.encode_name)
         if value is None or value.strip() == "":
             continue
-        raw[name.lower()] = _parse(name, value.strip())
+        raw[group][field.encode_name] = _parse(field.encode_name, value.strip())
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except ConfigError:
         raise
     except msgspec.ValidationError as exc:
         raise ConfigError(*_explain(exc)) from None
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The variables that `load_settings` turns back into these settings (unset ones left out)."""
+    env = {}
+    for group in msgspec.to_builtins(settings).values():
+        for name, value in group.items():
+            if value is None:
+                continue
+            if isinstance(value, list | tuple):
+                env[name] = ",".join(value)
+            elif isinstance(value, bool):
+                env[name] = "true" if value else "false"
+            else:
+                env[name] = str(value)
+    return env
 
 
 def _parse(name: str, value: str) -> Any:
@@ -235,12 +325,12 @@ def _parse(name: str, value: str) -> Any:
 
 
 def _explain(exc: msgspec.ValidationError) -> tuple[str, str]:
-    """Turn msgspec's message ("Expected `int`, got `str` - at `$.port`") into (VAR, problem)."""
+    """Turn msgspec's message ("Expected `int`, got `str` - at `$.server.PORT`") into (VAR, why)."""
     message = str(exc)
     problem, _, where = message.partition(" - at `$.")
+    if problem.startswith("Object missing required field `"):
+        field = problem.removeprefix("Object missing required field `").rstrip("`")
+        return field, "required but not set"
     if where:
-        return where.rstrip("`").split("[")[0].upper(), problem.lower()
-    if message.startswith("Object missing required field `"):
-        field = message.removeprefix("Object missing required field `").rstrip("`")
-        return field.upper(), "required but not set"
+        return where.rstrip("`").split(".")[-1].split("[")[0], problem.lower()
     return "configuration", message

@@ -1,4 +1,4 @@
-"""The S3 adapter: every boto3 call the service makes, with botocore errors translated here."""
+"""The S3 adapter: every S3 call the service makes, with botocore errors translated here."""
 
 from __future__ import annotations
 
@@ -52,16 +52,16 @@ def create_client(settings: Settings, session: boto3.session.Session | None = No
     """
     config = Config(
         signature_version="s3v4",
-        region_name=settings.aws_region,
+        region_name=settings.storage.region,
         retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=settings.s3_connect_timeout_seconds,
-        read_timeout=settings.s3_read_timeout_seconds,
+        connect_timeout=settings.storage.connect_timeout_seconds,
+        read_timeout=settings.storage.read_timeout_seconds,
         # Path style for S3-compatible servers on localhost; virtual hosts on AWS.
-        s3={"addressing_style": "path" if settings.s3_endpoint_url else "virtual"},
-        max_pool_connections=settings.worker_threads,
+        s3={"addressing_style": "path" if settings.storage.endpoint_url else "virtual"},
+        max_pool_connections=settings.server.worker_threads,
     )
     client: S3Client = (session or boto3.session.Session()).client(
-        "s3", endpoint_url=settings.s3_endpoint_url, config=config
+        "s3", endpoint_url=settings.storage.endpoint_url, config=config
     )
     return client
 

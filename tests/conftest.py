@@ -14,12 +14,12 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from pytest_postgresql import factories
-from sqlmodel import Session
 
 from backend.db import migrate
 from backend.db.engine import create_engine
-from backend.domain import keys
+from backend.domain.keys import KeyService
 from backend.settings import Settings
+from tests.configuration import settings_from
 
 
 def _url(host: str, port: int | str, user: str, dbname: str, password: str | None) -> str:
@@ -113,7 +113,7 @@ def make_settings(database_url: str) -> Callable[..., Settings]:
             "database_pool_size": 4,
         }
         values.update(overrides)
-        return Settings(**values)
+        return settings_from(**values)
 
     return make
 
@@ -131,9 +131,6 @@ def make_key(engine: sa.Engine) -> Callable[[str], str]:
     """Issue an API key for an owner name (created on first use) and return the key."""
 
     def make(owner: str = "alice") -> str:
-        with Session(engine) as session:
-            issued = keys.create_key(session, owner)
-            session.commit()
-        return issued.key
+        return KeyService(engine).create(owner).key
 
     return make

@@ -1,4 +1,8 @@
-"""Engine construction and the unit of work: one transaction per request, committed at the edge."""
+"""The engine (with RDS IAM or Secrets Manager passwords) and the one helper that commits.
+
+Services open a short `transaction` per step, never one per request: no connection is held
+while S3 answers.
+"""
 
 from __future__ import annotations
 
@@ -35,42 +39,44 @@ def create_engine(
 
     With IAM auth or a password secret, each new connection fetches its password then.
     """
-    url = database_url(settings.database_url)
+    url = database_url(settings.database.url)
     if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=settings.database_pool_size,
+            pool_size=settings.database.pool_size,
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    pool_size = settings.database.pool_size
     connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-    if settings.database_iam_auth and "sslmode" not in url.query:
+    if settings.database.iam_auth and "sslmode" not in url.query:
         connect_args["sslmode"] = "require"  # tokens must never cross the network in clear
     engine = sa.create_engine(
         url,
-        pool_size=settings.database_pool_size,
+        pool_size=pool_size,
         # Room for every worker thread at a burst; the extra connections close when idle.
         max_overflow=max(
-            settings.database_pool_size, settings.worker_threads - settings.database_pool_size
+            settings.database.pool_size,
+            settings.server.worker_threads - settings.database.pool_size,
         ),
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         pool_pre_ping=True,
         connect_args=connect_args,
     )
-    if settings.database_iam_auth:
+    if settings.database.iam_auth:
         rds = (boto_session or boto3.session.Session()).client(
-            "rds", region_name=settings.aws_region
+            "rds", region_name=settings.storage.region
         )
         token = IamAuthToken(
             rds, host=url.host or "", port=url.port or 5432, user=url.username or ""
         )
         use_password_source(engine, token)
-    elif settings.database_password_secret_arn:
+    elif settings.database.password_secret_arn:
         secrets = (boto_session or boto3.session.Session()).client(
-            "secretsmanager", region_name=settings.aws_region
+            "secretsmanager", region_name=settings.storage.region
         )
-        use_password_source(engine, SecretPassword(secrets, settings.database_password_secret_arn))
+        use_password_source(engine, SecretPassword(secrets, settings.database.password_secret_arn))
     return engine
 
 

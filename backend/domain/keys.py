@@ -9,10 +9,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session
+import sqlalchemy as sa
 
 from backend.db import keys as queries
+from backend.db.engine import transaction
 from backend.db.tables import ApiKey, Owner, utcnow
 from backend.errors import InvalidInput, NotAuthenticated, NotFound
 
@@ -53,64 +55,73 @@ def _new_key_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
-def create_key(session: Session, owner_name: str) -> IssuedKey:
-    """Issue a key for `owner_name`, creating the owner on first use."""
-    name = owner_name.strip()
-    if not name or len(name) > 200 or not name.isprintable():
-        raise InvalidInput("owner", "must be 1-200 printable characters")
-    owner = queries.owner_named(session, name)
-    if owner is None:
-        owner = Owner(name=name)
-        session.add(owner)
-        session.flush()
-    key_id = _new_key_id()
-    key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(owner_id=owner.id, key_id=key_id, key_hash=_hash(key))
-    session.add(row)
-    session.flush()
-    return IssuedKey(id=row.id, key_id=key_id, owner=name, key=key)
+class KeyService:
+    """Issuing, listing, revoking and checking API keys; each call is its own transaction."""
 
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
 
-def list_keys(session: Session) -> list[KeyInfo]:
-    """Every key, oldest first, with its owner's name."""
-    return [
-        KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
-        for key, owner in queries.keys_with_owners(session)
-    ]
+    def create(self, owner_name: str) -> IssuedKey:
+        """Issue a key for `owner_name`, creating the owner on first use."""
+        name = owner_name.strip()
+        if not name or len(name) > 200 or not name.isprintable():
+            raise InvalidInput("owner", "must be 1-200 printable characters")
+        key_id = _new_key_id()
+        key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        with transaction(self.engine) as session:
+            owner = queries.owner_named(session, name)
+            if owner is None:
+                owner = Owner(name=name)
+                session.add(owner)
+                session.flush()
+            row = ApiKey(owner_id=owner.id, key_id=key_id, key_hash=_hash(key))
+            session.add(row)
+            session.flush()
+        return IssuedKey(id=row.id, key_id=key_id, owner=name, key=key)
 
+    def list_all(self) -> list[KeyInfo]:
+        """Every key, oldest first, with its owner's name."""
+        with transaction(self.engine) as session:
+            rows = queries.keys_with_owners(session)
+        return [
+            KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
+            for key, owner in rows
+        ]
 
-def revoke_key(session: Session, key_or_id: str) -> KeyInfo:
-    """Revoke by the full key, its public key id, or its row id; revoking twice is harmless."""
-    text = key_or_id.strip()
-    match = _KEY_FORMAT.match(text)
-    if match or _KEY_ID_FORMAT.match(text):
-        found = queries.key_with_owner(session, key_id=match.group(1) if match else text)
-    else:
-        try:
-            found = queries.key_with_owner(session, row_id=uuid.UUID(text))
-        except ValueError:
-            found = None
-    if found is None:
-        raise NotFound(f"No API key matches {text!r}.")
-    key, owner = found
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-        session.add(key)
-        session.flush()
-    return KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
+    def revoke(self, key_or_id: str) -> KeyInfo:
+        """Revoke by the full key, its public key id, or its row id; revoking twice is harmless."""
+        text = key_or_id.strip()
+        match = _KEY_FORMAT.match(text)
+        if match or _KEY_ID_FORMAT.match(text):
+            criteria: dict[str, Any] = {"key_id": match.group(1) if match else text}
+        else:
+            try:
+                criteria = {"row_id": uuid.UUID(text)}
+            except ValueError:
+                raise NotFound(f"No API key matches {text!r}.") from None
+        with transaction(self.engine) as session:
+            found = queries.key_with_owner(session, **criteria)
+            if found is None:
+                raise NotFound(f"No API key matches {text!r}.")
+            key, owner = found
+            if key.revoked_at is None:
+                key.revoked_at = utcnow()
+                session.add(key)
+                session.flush()
+        return KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
 
-
-def authenticate(session: Session, presented: str | None) -> uuid.UUID:
-    """The owner id behind a presented key, or NotAuthenticated (same message for every failure)."""
-    failure = NotAuthenticated("A valid API key is required (Authorization: Bearer <key>).")
-    match = _KEY_FORMAT.match(presented or "")
-    if match is None:
-        raise failure
-    row = queries.key_by_key_id(session, match.group(1))
-    # Compare even when the row is missing so timing says nothing about which key ids exist.
-    stored = row.key_hash if row is not None else "0" * 64
-    if not hmac.compare_digest(stored, _hash(presented or "")) or row is None:
-        raise failure
-    if row.revoked_at is not None:
-        raise failure
-    return row.owner_id
+    def authenticate(self, presented: str | None) -> uuid.UUID:
+        """The owner id behind a presented key, or NotAuthenticated (one message for all)."""
+        failure = NotAuthenticated("A valid API key is required (Authorization: Bearer <key>).")
+        match = _KEY_FORMAT.match(presented or "")
+        if match is None:
+            raise failure
+        with transaction(self.engine) as session:
+            row = queries.key_by_key_id(session, match.group(1))
+        # Compare even when the row is missing so timing says nothing about which ids exist.
+        stored = row.key_hash if row is not None else "0" * 64
+        if not hmac.compare_digest(stored, _hash(presented or "")) or row is None:
+            raise failure
+        if row.revoked_at is not None:
+            raise failure
+        return row.owner_id

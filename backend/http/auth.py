@@ -10,9 +10,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from backend.db.engine import transaction
-from backend.domain import keys
-from backend.services import Services
+from backend.domain.keys import KeyService
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -28,14 +26,10 @@ async def require_api_key(
 
     A guard runs before the body is parsed, so callers without a key learn nothing else.
     """
-    services: Services = connection.app.state.services
-    token = bearer_token(connection)
-
-    def lookup() -> uuid.UUID:
-        with transaction(services.engine) as session:
-            return keys.authenticate(session, token)
-
-    connection.state.owner_id = await anyio.to_thread.run_sync(lookup)
+    keys: KeyService = connection.app.state.services["keys"]
+    connection.state.owner_id = await anyio.to_thread.run_sync(
+        keys.authenticate, bearer_token(connection)
+    )
 
 
 def provide_owner_id(request: Request[Any, Any, Any]) -> uuid.UUID:

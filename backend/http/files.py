@@ -12,6 +12,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter, RawBody
 from litestar.response import Redirect
 
+from backend.domain.files import FileService
+from backend.domain.uploads import UploadService
 from backend.errors import NotFound, UploadRejected
 from backend.http.auth import provide_owner_id, require_api_key
 from backend.http.bodies import decode, documented_body
@@ -25,7 +27,6 @@ from backend.http.schemas import (
     file_out,
     ticket_out,
 )
-from backend.services import Services
 
 
 def _file_id(raw: str) -> uuid.UUID:
@@ -57,11 +58,11 @@ class FilesController(Controller):
         self,
         body: RawBody,
         owner_id: NamedDependency[uuid.UUID],
-        services: NamedDependency[Services],
+        uploads: NamedDependency[UploadService],
     ) -> UploadTicketOut:
         """Record a pending file and return the presigned POST form for its bytes."""
         data = decode(body, UploadRequest)
-        ticket = services.files().request_upload(
+        ticket = uploads.request_upload(
             owner_id,
             filename=data.filename,
             content_type=data.content_type,
@@ -75,10 +76,10 @@ class FilesController(Controller):
         self,
         file_id: FromPath[str],
         owner_id: NamedDependency[uuid.UUID],
-        services: NamedDependency[Services],
+        uploads: NamedDependency[UploadService],
     ) -> FileOut:
         """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
-        verdict = services.files().confirm(owner_id, _file_id(file_id))
+        verdict = uploads.confirm(owner_id, _file_id(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
             raise UploadRejected(
@@ -92,7 +93,7 @@ class FilesController(Controller):
     def list_files(
         self,
         owner_id: NamedDependency[uuid.UUID],
-        services: NamedDependency[Services],
+        files: NamedDependency[FileService],
         limit: Annotated[int, QueryParameter(description="Page size, 1-100")] = 50,
         cursor: Annotated[
             str | None, QueryParameter(description="next_cursor of the previous page")
@@ -104,7 +105,7 @@ class FilesController(Controller):
         q: Annotated[str | None, QueryParameter(description="Filename contains (any case)")] = None,
     ) -> FilePage:
         """The caller's files, newest first."""
-        page = services.files().page(owner_id, status=status, limit=limit, cursor_token=cursor, q=q)
+        page = files.page(owner_id, status=status, limit=limit, cursor_token=cursor, q=q)
         return FilePage(items=[file_out(f) for f in page.items], next_cursor=page.next_cursor)
 
     @get("/{file_id:str}", sync_to_thread=True)
@@ -112,10 +113,10 @@ class FilesController(Controller):
         self,
         file_id: FromPath[str],
         owner_id: NamedDependency[uuid.UUID],
-        services: NamedDependency[Services],
+        files: NamedDependency[FileService],
     ) -> FileOut:
         """One file."""
-        file = services.files().get(owner_id, _file_id(file_id))
+        file = files.get(owner_id, _file_id(file_id))
         return file_out(file)
 
     @get("/{file_id:str}/download", sync_to_thread=True)
@@ -123,7 +124,7 @@ class FilesController(Controller):
         self,
         file_id: FromPath[str],
         owner_id: NamedDependency[uuid.UUID],
-        services: NamedDependency[Services],
+        files: NamedDependency[FileService],
         disposition: Annotated[
             Literal["attachment", "inline"],
             QueryParameter(description="inline is honoured only for types safe to display"),
@@ -131,7 +132,7 @@ class FilesController(Controller):
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut] | Redirect:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
-        download = services.files().download(owner_id, _file_id(file_id), disposition)
+        download = files.download(owner_id, _file_id(file_id), disposition)
         if redirect:
             return Redirect(download.url, status_code=307)
         return Response(download_out(download))
@@ -141,7 +142,7 @@ class FilesController(Controller):
         self,
         file_id: FromPath[str],
         owner_id: NamedDependency[uuid.UUID],
-        services: NamedDependency[Services],
+        files: NamedDependency[FileService],
     ) -> None:
         """Delete the object and the record."""
-        services.files().delete(owner_id, _file_id(file_id))
+        files.delete(owner_id, _file_id(file_id))

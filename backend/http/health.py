@@ -5,11 +5,9 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
-from backend.db import migrate
-from backend.errors import Unavailable
+from backend.domain.health import HealthService
 from backend.http.problems import Problem, problem_response
 from backend.http.schemas import Health
-from backend.services import Services
 
 
 class HealthController(Controller):
@@ -24,18 +22,9 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/ready", sync_to_thread=True)
-    def ready(self, services: NamedDependency[Services]) -> Response[Health] | Response[Problem]:
+    def ready(self, health: NamedDependency[HealthService]) -> Response[Health] | Response[Problem]:
         """The database and the bucket answer; 503 naming the one that does not."""
-        checks = {}
-        try:
-            checks["database"] = migrate.schema_state(services.engine)
-        except Unavailable as exc:
-            checks["database"] = exc.detail
-        try:
-            services.storage.check(services.settings.s3_key_prefix)
-            checks["storage"] = "ok"
-        except Unavailable as exc:
-            checks["storage"] = exc.detail
+        checks = health.checks()
         if all(value == "ok" for value in checks.values()):
             return Response(Health(status="ok", checks=checks))
         failing = ", ".join(name for name, value in checks.items() if value != "ok")

@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from backend.db.tables import File
-from backend.domain.files import Download, UploadTicket
+from backend.domain.files import Download
+from backend.domain.records import FileRecord
+from backend.domain.uploads import UploadTicket
 
 Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-fA-F]{64}$", description="SHA-256, hex")]
 
@@ -74,8 +75,8 @@ class Health(msgspec.Struct):
     checks: dict[str, str] = {}
 
 
-def file_out(file: File) -> FileOut:
-    """The wire form of a file row."""
+def file_out(file: FileRecord) -> FileOut:
+    """The wire form of a file."""
     return FileOut(
         file_id=file.id,
         filename=file.filename,

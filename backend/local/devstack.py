@@ -16,8 +16,8 @@ import uvicorn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from backend.db import migrate
-from backend.db.engine import create_engine, ping, transaction
-from backend.domain import keys
+from backend.db.engine import create_engine, ping
+from backend.domain.keys import KeyService
 from backend.errors import DomainError, NotAuthenticated
 from backend.local.credentials import S3Credentials, write_private
 from backend.local.seaweedfs import SeaweedFS, SeaweedFSError, ensure_bucket
@@ -94,13 +94,13 @@ def _prepare_database_and_key(config: DevConfig) -> str:
     try:
         ping(engine)  # one clear line when DATABASE_URL does not answer
         migrate.upgrade(engine)
-        with transaction(engine) as session:
-            if key_file.exists():
-                saved = key_file.read_text(encoding="utf-8").strip()
-                with contextlib.suppress(NotAuthenticated):
-                    keys.authenticate(session, saved)
-                    return saved
-            issued = keys.create_key(session, DEV_OWNER)
+        keys = KeyService(engine)
+        if key_file.exists():
+            saved = key_file.read_text(encoding="utf-8").strip()
+            with contextlib.suppress(NotAuthenticated):
+                keys.authenticate(saved)
+                return saved
+        issued = keys.create(DEV_OWNER)
     finally:
         engine.dispose()
     write_private(key_file, issued.key + "\n")

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 
 from backend.db import migrate
 from backend.db.engine import create_engine
-from backend.settings import Settings
+from tests.configuration import settings_from
 
 
 def _differences(engine: sa.Engine) -> list[object]:
@@ -36,7 +36,7 @@ def test_migrations_run_down_and_up_again_on_postgresql(engine: sa.Engine) -> No
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'stowage.db'}", s3_bucket="b")
+    settings = settings_from(database_url=f"sqlite:///{tmp_path / 'stowage.db'}", s3_bucket="b")
     engine = create_engine(settings)
     yield engine
     engine.dispose()

@@ -13,6 +13,7 @@ from backend.db.credentials import use_password_source
 from backend.db.engine import create_engine, ping
 from backend.errors import DatabaseUnavailable
 from backend.settings import ConfigError, Settings
+from tests.configuration import settings_from
 
 SIGNING_ONLY = boto3.session.Session(
     aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="eu-west-1"
@@ -79,7 +80,7 @@ def test_iam_auth_sends_a_signed_token_as_the_password_over_tls(
 @pytest.mark.parametrize("sslmode", ["disable", "allow", "prefer"])
 def test_iam_auth_refuses_a_url_that_allows_plaintext(database_url: str, sslmode: str) -> None:
     with pytest.raises(ConfigError, match="sslmode"):
-        Settings(
+        settings_from(
             database_url=f"{database_url}?sslmode={sslmode}",
             s3_bucket="b",
             database_iam_auth=True,

@@ -8,7 +8,6 @@ from contextlib import ExitStack
 from typing import Any
 
 import boto3
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -17,8 +16,9 @@ from mypy_boto3_s3 import S3Client
 from backend.app import create_app
 from backend.local.credentials import S3Credentials
 from backend.local.seaweedfs import SeaweedFS, ensure_bucket
-from backend.services import Services
+from backend.resources import Resources
 from backend.settings import Settings
+from tests.configuration import replace_settings
 from tests.integration.api import Api
 
 BUCKET = "stowage-test"
@@ -75,16 +75,16 @@ def make_app(
     boto_session: boto3.session.Session,
 ) -> Iterator[Callable[[Settings], Litestar]]:
     """Build apps on given settings; their resources are closed after the test."""
-    made: list[Services] = []
+    made: list[Resources] = []
 
     def make(settings: Settings) -> Litestar:
-        services = Services.create(settings, boto_session)
-        made.append(services)
-        return create_app(settings, services)
+        resources = Resources.create(settings, boto_session)
+        made.append(resources)
+        return create_app(settings, resources)
 
     yield make
-    for services in made:
-        services.close()
+    for resources in made:
+        resources.close()
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def api_with(
     with ExitStack() as stack:
 
         def make(**overrides: Any) -> Api:
-            app = make_app(msgspec.structs.replace(settings, **overrides))
+            app = make_app(replace_settings(settings, **overrides))
             return Api(stack.enter_context(TestClient(app)), make_key("alice"))
 
         yield make

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
 
-from backend.domain import keys
+from backend.domain.keys import KeyService
 from tests.integration.api import Api
 
 VALID: dict[str, Any] = {"filename": "a.txt", "content_type": "text/plain", "size": 3}
@@ -185,9 +184,7 @@ def test_requests_without_a_valid_key_are_401(api: Api, authorization: str | Non
 
 def test_a_revoked_key_is_401(api: Api, engine: sa.Engine) -> None:
     assert api.request("GET", "/files").status_code == 200
-    with Session(engine) as session:
-        keys.revoke_key(session, api.key)
-        session.commit()
+    KeyService(engine).revoke(api.key)
     _assert_problem(api.request("GET", "/files"), 401, "not_authenticated")
 
 

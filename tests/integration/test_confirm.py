@@ -11,11 +11,10 @@ import boto3
 import pytest
 import sqlalchemy as sa
 from mypy_boto3_s3 import S3Client
-from sqlmodel import Session
 
-from backend.domain import keys
-from backend.domain.files import FileService, Verdict
-from backend.services import Services
+from backend.domain.keys import KeyService
+from backend.domain.uploads import UploadService, Verdict
+from backend.resources import Resources
 from backend.settings import Settings
 from backend.storage import ObjectFacts, Storage
 from tests.integration.api import Api, post_form
@@ -52,7 +51,7 @@ def test_confirm_rejects_an_object_that_differs_and_deletes_it(
     # Written behind the policy's back, as a misbehaving store or client could.
     ticket = api.request_upload(b"12345", sha256=hashlib.sha256(b"12345").hexdigest()).json()
     s3.put_object(
-        Bucket=settings.s3_bucket,
+        Bucket=settings.storage.bucket,
         Key=_key_of(ticket),
         Body=body,
         ContentType=content_type,
@@ -65,7 +64,7 @@ def test_confirm_rejects_an_object_that_differs_and_deletes_it(
     problem = response.json()
     assert problem["code"] == "upload_rejected"
     assert [m["field"] for m in problem["mismatches"]] == mismatches
-    versions = s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=_key_of(ticket))
+    versions = s3.list_object_versions(Bucket=settings.storage.bucket, Prefix=_key_of(ticket))
     assert versions.get("Versions", []) == []
     file = api.request("GET", f"/files/{ticket['file_id']}").json()
     assert file["status"] == "rejected"
@@ -80,7 +79,7 @@ def test_rejected_files_are_listed_under_their_status(
 ) -> None:
     ticket = api.request_upload(b"abc").json()
     s3.put_object(
-        Bucket=settings.s3_bucket, Key=_key_of(ticket), Body=b"abcd", ContentType="text/plain"
+        Bucket=settings.storage.bucket, Key=_key_of(ticket), Body=b"abcd", ContentType="text/plain"
     )
     api.request("POST", f"/files/{ticket['file_id']}/confirm")
     rejected = api.request("GET", "/files", params={"status": "rejected"}).json()["items"]
@@ -106,16 +105,15 @@ def test_concurrent_confirms_make_exactly_one_transition(
     body = b"race"
     ticket = api.request_upload(body, sha256=hashlib.sha256(body).hexdigest()).json()
     assert post_form(ticket["upload"], body).status_code == 204
-    with Session(engine) as session:
-        owner_id = keys.authenticate(session, api.key)
-    services = Services.create(settings, boto_session)
-    storage = _BarrierStorage(services.storage, threading.Barrier(2))
+    owner_id = KeyService(engine).authenticate(api.key)
+    resources = Resources.create(settings, boto_session)
+    storage = _BarrierStorage(resources.storage, threading.Barrier(2))
     results: list[Verdict] = []
     errors: list[BaseException] = []
 
     def confirm() -> None:
         try:
-            service = FileService(engine, storage, settings)
+            service = UploadService(engine, storage, settings)
             results.append(service.confirm(owner_id, uuid.UUID(ticket["file_id"])))
         except BaseException as exc:
             errors.append(exc)
@@ -125,7 +123,7 @@ def test_concurrent_confirms_make_exactly_one_transition(
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    services.close()
+    resources.close()
 
     assert errors == []
     assert [r.file.status for r in results] == ["ready", "ready"]

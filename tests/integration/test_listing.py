@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from backend.db import files as queries
 from backend.db.tables import File
-from backend.domain import keys
-from backend.domain.files import FileStatus
+from backend.domain.keys import KeyService
+from backend.domain.records import FileStatus
 from tests.integration.api import Api
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -22,8 +22,7 @@ BASE = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def seed(engine: sa.Engine, api: Api) -> Callable[..., list[File]]:
     """Insert files for alice directly (listing reads only the database)."""
-    with Session(engine) as session:
-        owner_id = keys.authenticate(session, api.key)
+    owner_id = KeyService(engine).authenticate(api.key)
 
     def insert(names: list[str], *, status: str = "ready", same_time: bool = False) -> list[File]:
         rows = []

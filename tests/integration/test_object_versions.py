@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import msgspec
 import sqlalchemy as sa
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -16,11 +15,12 @@ from mypy_boto3_s3 import S3Client
 from backend.db import migrate
 from backend.local.seaweedfs import ensure_bucket
 from backend.settings import Settings
+from tests.configuration import replace_settings
 from tests.integration.api import Api, post_form
 
 
 def _versions(s3: S3Client, settings: Settings, key: str) -> list[dict[str, Any]]:
-    listing = s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=key)
+    listing = s3.list_object_versions(Bucket=settings.storage.bucket, Prefix=key)
     return [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]
 
 
@@ -56,7 +56,7 @@ def test_rejecting_destroys_every_version_and_delete_leaves_nothing(
 ) -> None:
     ticket = api.request_upload(b"12345").json()
     key = ticket["upload"]["fields"]["key"]
-    s3.put_object(Bucket=settings.s3_bucket, Key=key, Body=b"123456", ContentType="text/plain")
+    s3.put_object(Bucket=settings.storage.bucket, Key=key, Body=b"123456", ContentType="text/plain")
     assert api.request("POST", f"/files/{ticket['file_id']}/confirm").status_code == 422
     assert _versions(s3, settings, key) == []
 
@@ -81,7 +81,7 @@ def test_rejection_names_each_differing_field_even_with_type_parameters(
         body, content_type="text/plain; charset=utf-8", sha256=hashlib.sha256(body).hexdigest()
     ).json()
     s3.put_object(
-        Bucket=settings.s3_bucket,
+        Bucket=settings.storage.bucket,
         Key=ticket["upload"]["fields"]["key"],
         Body=b"other text!",
         ContentType="application/pdf",
@@ -104,7 +104,7 @@ def test_readiness_refuses_a_bucket_without_versioning(
     s3: S3Client, settings: Settings, make_app: Callable[[Settings], Litestar]
 ) -> None:
     ensure_bucket(s3, "stowage-unversioned", versioning=False)
-    unversioned = msgspec.structs.replace(settings, s3_bucket="stowage-unversioned")
+    unversioned = replace_settings(settings, s3_bucket="stowage-unversioned")
     with TestClient(make_app(unversioned)) as http:
         response = http.get("/health/ready")
     assert response.status_code == 503

@@ -6,16 +6,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlmodel import Session
 
 from backend.db import migrate
 from backend.db.engine import create_engine
-from backend.domain import keys
+from backend.domain.keys import KeyService
 from backend.settings import Settings
+from tests.configuration import replace_settings
 from tests.integration.api import Api
 
 
@@ -23,12 +22,10 @@ from tests.integration.api import Api
 def sqlite_api(
     tmp_path: Path, settings: Settings, make_app: Callable[[Settings], Litestar]
 ) -> Iterator[Api]:
-    sqlite = msgspec.structs.replace(settings, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    sqlite = replace_settings(settings, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
     engine = create_engine(sqlite)
     migrate.upgrade(engine)
-    with Session(engine) as session:
-        key = keys.create_key(session, "alice").key
-        session.commit()
+    key = KeyService(engine).create("alice").key
     engine.dispose()
     with TestClient(make_app(sqlite)) as http:
         yield Api(http, key)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from mypy_boto3_s3 import S3Client
 
 from backend.settings import Settings
+from tests.configuration import replace_settings
 from tests.integration.api import Api, post_form
 
 
@@ -27,7 +27,7 @@ def no_storage(
     make_app: Callable[[Settings], Litestar], settings: Settings
 ) -> Iterator[TestClient[Litestar]]:
     """The app on the same database, with an S3 endpoint where nothing answers."""
-    broken = msgspec.structs.replace(
+    broken = replace_settings(
         settings,
         s3_endpoint_url=f"http://127.0.0.1:{_closed_port()}",
         s3_connect_timeout_seconds=0.5,
@@ -42,7 +42,7 @@ def no_database(
     make_app: Callable[[Settings], Litestar], settings: Settings
 ) -> Iterator[TestClient[Litestar]]:
     """The app on the real bucket, with a database URL where nothing answers."""
-    broken = msgspec.structs.replace(
+    broken = replace_settings(
         settings, database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/nowhere"
     )
     with TestClient(make_app(broken)) as http:
@@ -68,17 +68,19 @@ def test_delete_without_storage_is_503_and_a_retry_finishes_it(
     api: Api, no_storage: TestClient[Litestar], s3: S3Client, settings: Settings
 ) -> None:
     file = api.upload(b"delete me")
-    prefix = settings.s3_key_prefix
+    prefix = settings.storage.key_prefix
 
     response = no_storage.delete(f"/files/{file['file_id']}", headers=api.headers)
 
     assert response.status_code == 503
     # Half-way: the file is hidden (never a row pointing at missing bytes), the bytes remain...
     assert api.request("GET", f"/files/{file['file_id']}").status_code == 404
-    assert s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=prefix).get("Versions")
+    assert s3.list_object_versions(Bucket=settings.storage.bucket, Prefix=prefix).get("Versions")
     # ...and deleting again finishes the job.
     assert api.request("DELETE", f"/files/{file['file_id']}").status_code == 204
-    assert not s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=prefix).get("Versions")
+    assert not s3.list_object_versions(Bucket=settings.storage.bucket, Prefix=prefix).get(
+        "Versions"
+    )
     assert api.request("DELETE", f"/files/{file['file_id']}").status_code == 404
 
 

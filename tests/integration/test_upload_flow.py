@@ -31,7 +31,7 @@ def test_upload_confirm_list_download_delete_round_trip(
     assert announced["upload"]["method"] == "POST"
     assert datetime.fromisoformat(announced["expires_at"]) > datetime.now(UTC)
     owner_prefix = announced["upload"]["fields"]["key"].removesuffix(file_id)
-    assert owner_prefix.startswith(settings.s3_key_prefix) and owner_prefix.endswith("/")
+    assert owner_prefix.startswith(settings.storage.key_prefix) and owner_prefix.endswith("/")
 
     pending = api.request("GET", f"/files/{file_id}")
     assert pending.json()["status"] == "pending"
@@ -68,7 +68,7 @@ def test_upload_confirm_list_download_delete_round_trip(
     assert deleted.status_code == 204
     assert api.request("GET", f"/files/{file_id}").status_code == 404
     assert api.request("DELETE", f"/files/{file_id}").status_code == 404
-    versions = s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=owner_prefix)
+    versions = s3.list_object_versions(Bucket=settings.storage.bucket, Prefix=owner_prefix)
     assert versions.get("Versions", []) == []  # the bytes are gone, not just hidden
 
 
@@ -87,7 +87,9 @@ def test_upload_without_sha256_records_exactly_what_the_store_reports(
     file = api.request("POST", f"/files/{ticket['file_id']}/confirm").json()
 
     head = s3.head_object(
-        Bucket=settings.s3_bucket, Key=ticket["upload"]["fields"]["key"], ChecksumMode="ENABLED"
+        Bucket=settings.storage.bucket,
+        Key=ticket["upload"]["fields"]["key"],
+        ChecksumMode="ENABLED",
     )
     reported = head.get("ChecksumSHA256")
     assert file["status"] == "ready"
@@ -114,10 +116,10 @@ def test_download_redirect_points_at_a_presigned_url_pinned_to_the_version(
     assert redirect.status_code == 307
     location = redirect.headers["location"]
     query = parse_qs(urlparse(location).query)
-    key = urlparse(location).path.split(f"/{settings.s3_bucket}/", 1)[1]
-    head = s3.head_object(Bucket=settings.s3_bucket, Key=key)
+    key = urlparse(location).path.split(f"/{settings.storage.bucket}/", 1)[1]
+    head = s3.head_object(Bucket=settings.storage.bucket, Key=key)
     assert query["versionId"] == [head["VersionId"]]
-    assert int(query["X-Amz-Expires"][0]) == settings.download_url_ttl_seconds
+    assert int(query["X-Amz-Expires"][0]) == settings.uploads.download_url_ttl_seconds
     assert httpx.get(location).content == b"versioned bytes"
 
 
@@ -149,7 +151,7 @@ def test_deleting_a_pending_file_removes_bytes_that_arrived_unconfirmed(
     assert post_form(ticket["upload"], b"orphan").status_code == 204
     assert api.request("DELETE", f"/files/{ticket['file_id']}").status_code == 204
     key = ticket["upload"]["fields"]["key"]
-    versions = s3.list_object_versions(Bucket=settings.s3_bucket, Prefix=key)
+    versions = s3.list_object_versions(Bucket=settings.storage.bucket, Prefix=key)
     assert versions.get("Versions", []) == []
 
 

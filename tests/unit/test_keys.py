@@ -5,31 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import Session
 
-from backend.domain.keys import authenticate, create_key, revoke_key
+from backend.domain.keys import KeyService
 from backend.errors import InvalidInput, NotAuthenticated, NotFound
 
 WELL_FORMED_SECRET = "A" * 43
 
 
-class UntouchableSession(Session):
-    """A session that fails the test if any database work is attempted."""
+class UntouchableEngine:
+    """An engine that fails the test if any database work is attempted."""
 
-    def __init__(self) -> None:
-        pass
-
-    def __getattribute__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the database was used ({name})")
+
+
+@pytest.fixture
+def keys() -> KeyService:
+    """Keys over a database that must not be touched."""
+    return KeyService(UntouchableEngine())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     "owner", ["", "   ", "x" * 201, "tab\tname", "new\nline", "nul\x00"],
     ids=["empty", "blank", "too-long", "tab", "newline", "nul"],
 )  # fmt: skip
-def test_owner_name_that_is_empty_long_or_unprintable_is_rejected(owner: str) -> None:
+def test_owner_name_that_is_empty_long_or_unprintable_is_rejected(
+    keys: KeyService, owner: str
+) -> None:
     with pytest.raises(InvalidInput) as caught:
-        create_key(UntouchableSession(), owner)
+        keys.create(owner)
     assert caught.value.field == "owner"
 
 
@@ -49,12 +53,16 @@ def test_owner_name_that_is_empty_long_or_unprintable_is_rejected(owner: str) ->
         "stw_abcdefghijklmnop_" + "A" * 42 + "=",
     ],
 )
-def test_string_that_is_not_key_shaped_is_not_authenticated(presented: str | None) -> None:
+def test_string_that_is_not_key_shaped_is_not_authenticated(
+    keys: KeyService, presented: str | None
+) -> None:
     with pytest.raises(NotAuthenticated):
-        authenticate(UntouchableSession(), presented)
+        keys.authenticate(presented)
 
 
 @pytest.mark.parametrize("text", ["", "nonsense", "stw_", "12345678-1234-1234-1234"])
-def test_revoking_something_that_is_no_key_id_or_uuid_is_not_found(text: str) -> None:
+def test_revoking_something_that_is_no_key_id_or_uuid_is_not_found(
+    keys: KeyService, text: str
+) -> None:
     with pytest.raises(NotFound):
-        revoke_key(UntouchableSession(), text)
+        keys.revoke(text)

@@ -12,6 +12,7 @@ from backend.settings import (
     DEFAULT_CONTENT_TYPES,
     ConfigError,
     Settings,
+    as_environment,
     describe_settings,
     load_settings,
 )
@@ -27,12 +28,13 @@ def _load(**overrides: str) -> Settings:
 def test_only_required_variables_give_documented_defaults() -> None:
     settings = load_settings(REQUIRED)
 
-    assert settings.upload_url_ttl_seconds == 600
-    assert settings.download_url_ttl_seconds == 300
-    assert settings.max_upload_bytes == 5 * 1024**3
-    assert settings.s3_key_prefix == "uploads/"
-    assert settings.allowed_content_types == DEFAULT_CONTENT_TYPES
-    assert settings.s3_endpoint_url is None
+    assert settings.uploads.upload_url_ttl_seconds == 600
+    assert settings.uploads.download_url_ttl_seconds == 300
+    assert settings.uploads.max_upload_bytes == 5 * 1024**3
+    assert settings.storage.key_prefix == "uploads/"
+    assert settings.uploads.allowed_content_types == DEFAULT_CONTENT_TYPES
+    assert settings.storage.endpoint_url is None
+    assert settings.database.password_secret_arn is None
 
 
 def test_settings_come_from_the_given_mapping_not_the_process_environment(
@@ -43,8 +45,8 @@ def test_settings_come_from_the_given_mapping_not_the_process_environment(
 
     settings = load_settings(REQUIRED)
 
-    assert settings.upload_url_ttl_seconds == 600
-    assert settings.s3_bucket == REQUIRED["S3_BUCKET"]
+    assert settings.uploads.upload_url_ttl_seconds == 600
+    assert settings.storage.bucket == REQUIRED["S3_BUCKET"]
 
 
 @pytest.mark.parametrize("variable", sorted(REQUIRED))
@@ -102,20 +104,26 @@ def test_malformed_value_is_refused_naming_its_variable(variable: str, value: st
 @pytest.mark.parametrize(
     ("variable", "value", "field", "expected"),
     [
-        ("UPLOAD_URL_TTL_SECONDS", " 60 ", "upload_url_ttl_seconds", 60),
-        ("DOWNLOAD_URL_TTL_SECONDS", "1", "download_url_ttl_seconds", 1),
-        ("MAX_UPLOAD_BYTES", "0", "max_upload_bytes", 0),
-        ("S3_CONNECT_TIMEOUT_SECONDS", "0.5", "s3_connect_timeout_seconds", 0.5),
-        ("DATABASE_URL", "postgres://u@h/db", "database_url", "postgres://u@h/db"),
-        ("DATABASE_URL", "sqlite:///stowage.db", "database_url", "sqlite:///stowage.db"),
-        ("S3_KEY_PREFIX", "tenant-a/files/", "s3_key_prefix", "tenant-a/files/"),
-        ("S3_ENDPOINT_URL", "http://127.0.0.1:8333", "s3_endpoint_url", "http://127.0.0.1:8333"),
-        ("LOG_LEVEL", "debug", "log_level", "debug"),
-        ("PORT", "65535", "port", 65535),
+        ("UPLOAD_URL_TTL_SECONDS", " 60 ", "uploads.upload_url_ttl_seconds", 60),
+        ("DOWNLOAD_URL_TTL_SECONDS", "1", "uploads.download_url_ttl_seconds", 1),
+        ("MAX_UPLOAD_BYTES", "0", "uploads.max_upload_bytes", 0),
+        ("S3_CONNECT_TIMEOUT_SECONDS", "0.5", "storage.connect_timeout_seconds", 0.5),
+        ("DATABASE_URL", "postgres://u@h/db", "database.url", "postgres://u@h/db"),
+        ("DATABASE_URL", "sqlite:///stowage.db", "database.url", "sqlite:///stowage.db"),
+        ("S3_KEY_PREFIX", "tenant-a/files/", "storage.key_prefix", "tenant-a/files/"),
+        (
+            "S3_ENDPOINT_URL",
+            "http://127.0.0.1:8333",
+            "storage.endpoint_url",
+            "http://127.0.0.1:8333",
+        ),
+        ("LOG_LEVEL", "debug", "server.log_level", "debug"),
+        ("PORT", "65535", "server.port", 65535),
     ],
 )
 def test_well_formed_value_is_used(variable: str, value: str, field: str, expected: object) -> None:
-    assert getattr(_load(**{variable: value}), field) == expected
+    group, name = field.split(".")
+    assert getattr(getattr(_load(**{variable: value}), group), name) == expected
 
 
 @pytest.mark.parametrize(
@@ -130,7 +138,7 @@ def test_well_formed_value_is_used(variable: str, value: str, field: str, expect
 def test_allowed_content_types_is_a_lowercased_comma_list(
     value: str, expected: tuple[str, ...]
 ) -> None:
-    assert _load(ALLOWED_CONTENT_TYPES=value).allowed_content_types == expected
+    assert _load(ALLOWED_CONTENT_TYPES=value).uploads.allowed_content_types == expected
 
 
 # --- describe_settings -------------------------------------------------------------------
@@ -140,7 +148,8 @@ def test_every_setting_is_described() -> None:
     rows = describe_settings()
     names = [name for name, _default, _description in rows]
 
-    assert names == [field.name.upper() for field in msgspec.structs.fields(Settings)]
+    groups = [msgspec.structs.fields(group.type) for group in msgspec.structs.fields(Settings)]
+    assert names == [field.encode_name for fields in groups for field in fields]
     for name, _default, description in rows:
         assert description.strip(), f"{name} has no description"
 
@@ -153,10 +162,46 @@ def test_required_settings_are_marked_required() -> None:
 
 @pytest.mark.parametrize(
     ("name", "default"),
-    [(name, default) for name, default, _ in describe_settings() if default != "required"],
+    [
+        (name, default)
+        for name, default, _ in describe_settings()
+        if default not in {"required", ""}
+    ],
 )
 def test_documented_default_is_the_real_default(name: str, default: str) -> None:
     assert _load(**{name: default}) == load_settings(REQUIRED)
+
+
+def test_settings_documented_without_a_default_are_unset() -> None:
+    unset = {name for name, default, _ in describe_settings() if default == ""}
+    assert unset == {"DATABASE_PASSWORD_SECRET_ARN", "S3_ENDPOINT_URL"}
+    assert unset.isdisjoint(as_environment(load_settings(REQUIRED)))
+
+
+def test_the_environment_of_any_settings_loads_them_back() -> None:
+    settings = _load(
+        DATABASE_IAM_AUTH="true",
+        DATABASE_URL="postgresql://stowage@db:5432/stowage?sslmode=verify-full",
+        S3_ENDPOINT_URL="https://s3.example.test",
+        ALLOWED_CONTENT_TYPES="image/png,audio/*",
+        S3_READ_TIMEOUT_SECONDS="2.5",
+    )
+    assert load_settings(as_environment(settings)) == settings
+
+
+@pytest.mark.parametrize("password", ["change-me", "CHANGE-ME", "changeme", "secret"])
+def test_a_database_password_left_at_its_placeholder_is_refused(password: str) -> None:
+    with pytest.raises(ConfigError, match="placeholder") as caught:
+        _load(DATABASE_URL=f"postgresql://stowage:{password}@db:5432/stowage")
+    assert caught.value.variable == "DATABASE_URL"
+
+
+def test_the_env_example_database_url_is_refused_until_its_password_is_changed() -> None:
+    example = re.search(r"^DATABASE_URL=(.+)$", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)
+    assert example is not None
+    with pytest.raises(ConfigError, match="placeholder"):
+        _load(DATABASE_URL=example.group(1))
+    assert _load(DATABASE_URL=example.group(1).replace("change-me", "s3cr3t-Chosen")).database
 
 
 def test_env_example_lists_every_setting() -> None:

@@ -15,8 +15,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from backend.errors import StorageUnavailable
-from backend.settings import Settings
 from backend.storage import Storage, create_client, sha256_b64_to_hex, sha256_hex_to_b64
+from tests.configuration import settings_from
 
 BUCKET = "stowage-unit"
 KEY = "uploads/2024/report.pdf"
@@ -27,7 +27,7 @@ SAMPLE_SHA256 = hashlib.sha256(SAMPLE)
 @pytest.fixture
 def storage(fake_aws_credentials: None, boto_session: boto3.session.Session) -> Iterator[Storage]:
     """A Storage on an empty, in-memory moto bucket."""
-    settings = Settings(database_url="sqlite:///unused.db", s3_bucket=BUCKET)
+    settings = settings_from(database_url="sqlite:///unused.db", s3_bucket=BUCKET)
     with mock_aws():
         client = create_client(settings, boto_session)
         client.create_bucket(Bucket=BUCKET)
@@ -117,7 +117,7 @@ def test_upload_form_expires_after_the_given_lifetime(storage: Storage, expires_
 @pytest.fixture
 def uncredentialed(no_aws_credentials: None) -> Storage:
     """A Storage whose boto3 session finds no credentials (signing happens locally)."""
-    settings = Settings(database_url="sqlite:///unused.db", s3_bucket=BUCKET)
+    settings = settings_from(database_url="sqlite:///unused.db", s3_bucket=BUCKET)
     return Storage(create_client(settings, boto3.session.Session()), BUCKET)
 
 
@@ -245,14 +245,14 @@ def test_check_of_a_missing_bucket_is_storage_unavailable(storage: Storage) -> N
 @pytest.fixture
 def unreachable(fake_aws_credentials: None, boto_session: boto3.session.Session) -> Storage:
     """Storage at a local port nothing listens on, with timeouts short enough for a unit test."""
-    settings = Settings(
+    settings = settings_from(
         database_url="sqlite:///x.db",
         s3_bucket="b",
         s3_endpoint_url="http://127.0.0.1:9",
         s3_connect_timeout_seconds=0.2,
         s3_read_timeout_seconds=0.2,
     )
-    return Storage(create_client(settings, boto_session), settings.s3_bucket)
+    return Storage(create_client(settings, boto_session), settings.storage.bucket)
 
 
 @pytest.mark.parametrize(
@@ -309,7 +309,7 @@ def test_forms_signed_with_role_credentials_pin_the_session_token(
         aws_session_token="role-session-token",
         region_name="us-east-1",
     )
-    settings = Settings(database_url="sqlite:///unused.db", s3_bucket=BUCKET)
+    settings = settings_from(database_url="sqlite:///unused.db", s3_bucket=BUCKET)
     storage = Storage(create_client(settings, session), BUCKET)
     post = storage.presign_post(
         KEY, size=1, content_type="image/png", sha256_hex=None, expires_in=60

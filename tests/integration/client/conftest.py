@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from litestar import Litestar
 
 from backend.local.seaweedfs import SeaweedFS
 from backend.settings import Settings
+from tests.configuration import replace_settings
 from tests.integration.live_server import RecordingProxy, Stack, serve
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "upload.py"
@@ -43,7 +43,7 @@ def make_stack(
             s3 = RecordingProxy(seaweedfs.endpoint_url)
             if proxies:
                 overrides["s3_endpoint_url"] = resources.enter_context(s3.running())
-            app_settings = msgspec.structs.replace(settings, **overrides)
+            app_settings = replace_settings(settings, **overrides)
             url = resources.enter_context(serve(make_app(app_settings)))
             api = RecordingProxy(url)
             if proxies:

@@ -33,14 +33,14 @@ def one_line(text: str) -> str:
 def versions_under(s3: S3Client, stack: Stack) -> list[Any]:
     """Every object version under the stack's key prefix, noncurrent ones included."""
     listed = s3.list_object_versions(
-        Bucket=stack.settings.s3_bucket, Prefix=stack.settings.s3_key_prefix
+        Bucket=stack.settings.storage.bucket, Prefix=stack.settings.storage.key_prefix
     )
     return list(listed.get("Versions", []))
 
 
 def bucket_posts(stack: Stack) -> list[Any]:
     """The multipart form POSTs that reached S3."""
-    return stack.s3.requests("POST", f"/{stack.settings.s3_bucket}")
+    return stack.s3.requests("POST", f"/{stack.settings.storage.bucket}")
 
 
 def test_upload_json_output_parses_and_agrees_with_list_and_info(run: Run, tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_confirm_lost_in_transit_is_retried_with_the_same_file_id(
 def test_s3_slow_down_is_retried_without_a_second_copy(
     run: Run, tmp_path: Path, stack: Stack, s3: S3Client
 ) -> None:
-    stack.s3.add(Rule("POST", f"/{stack.settings.s3_bucket}", "answer", body=SLOW_DOWN))
+    stack.s3.add(Rule("POST", f"/{stack.settings.storage.bucket}", "answer", body=SLOW_DOWN))
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(5000))
 
     uploaded = run("upload", "scan.pdf")
@@ -172,7 +172,7 @@ def test_an_s3_error_is_one_line_with_its_code_and_message(
 ) -> None:
     # A real refusal from SeaweedFS: the form expires while the proxy holds the POST back.
     stack = make_stack(upload_url_ttl_seconds=1)
-    stack.s3.add(Rule("POST", f"/{stack.settings.s3_bucket}", "delay", seconds=2.5))
+    stack.s3.add(Rule("POST", f"/{stack.settings.storage.bucket}", "delay", seconds=2.5))
     (tmp_path / "late.txt").write_text("too late\n")
 
     uploaded = run("upload", "late.txt", stack=stack)
@@ -252,7 +252,7 @@ def test_a_download_that_fails_verification_leaves_no_file(
 ) -> None:
     (tmp_path / "orig.txt").write_text("the original\n")
     file_id = json.loads(run("upload", "--json", "orig.txt").stdout)[0]["file_id"]
-    stack.s3.add(Rule("GET", f"/{stack.settings.s3_bucket}/", "corrupt"))
+    stack.s3.add(Rule("GET", f"/{stack.settings.storage.bucket}/", "corrupt"))
     (tmp_path / "out").mkdir()
 
     fetched = run("download", file_id, "-o", "out/copy.txt")
@@ -267,7 +267,7 @@ def test_progress_bars_show_on_a_terminal(
 ) -> None:
     (tmp_path / "movie.bin").write_bytes(os.urandom(8 * 1024 * 1024))
     # Held back long enough for the bar to be drawn a few times whatever the machine's speed.
-    stack.s3.add(Rule("POST", f"/{stack.settings.s3_bucket}", "delay", seconds=0.5))
+    stack.s3.add(Rule("POST", f"/{stack.settings.storage.bucket}", "delay", seconds=0.5))
 
     status, screen = run_in_terminal("upload", "movie.bin")
 

@@ -8,13 +8,12 @@ import boto3
 import sqlalchemy as sa
 
 from backend.db.engine import create_engine
-from backend.domain.files import FileService
 from backend.settings import Settings
 from backend.storage import Storage, create_client
 
 
 @dataclass(frozen=True)
-class Services:
+class Resources:
     """Settings, the database engine and the bucket adapter, shared by every request."""
 
     settings: Settings
@@ -24,17 +23,13 @@ class Services:
     @classmethod
     def create(
         cls, settings: Settings, boto_session: boto3.session.Session | None = None
-    ) -> Services:
+    ) -> Resources:
         """Build the engine and the one S3 client for this process."""
         return cls(
             settings=settings,
             engine=create_engine(settings, boto_session),
-            storage=Storage(create_client(settings, boto_session), settings.s3_bucket),
+            storage=Storage(create_client(settings, boto_session), settings.storage.bucket),
         )
-
-    def files(self) -> FileService:
-        """The file rules over this process's database and bucket."""
-        return FileService(self.engine, self.storage, self.settings)
 
     def close(self) -> None:
         """Release pooled connections."""

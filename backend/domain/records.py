@@ -1,0 +1,79 @@
+"""What both halves of a file's life share: its states, what can differ, and finding it."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+import msgspec
+import sqlalchemy as sa
+
+from backend.db import files as queries
+from backend.db.engine import transaction
+from backend.db.tables import File
+from backend.errors import NotFound
+
+
+class FileStatus(enum.StrEnum):
+    """Where a file is in its life.
+
+    pending until confirm has seen matching bytes, then ready; rejected when they differed;
+    deleting while its object versions are being destroyed (hidden from everything but delete).
+    """
+
+    PENDING = "pending"
+    READY = "ready"
+    REJECTED = "rejected"
+    DELETING = "deleting"
+
+
+class FileRecord(Protocol):
+    """A file as the domain hands it out: what callers may read of it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def confirmed_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way an uploaded object differed from what was declared."""
+
+    field: Literal["size", "content_type", "sha256"]
+    declared: str
+    received: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: declared {self.declared}, received {self.received}"
+
+
+def recorded_mismatches(file: File) -> list[Mismatch]:
+    """What differed, for a rejected file; empty for any other."""
+    if file.status != FileStatus.REJECTED or not file.mismatches:
+        return []
+    return msgspec.convert(file.mismatches, list[Mismatch])
+
+
+def find_file(engine: sa.Engine, owner_id: uuid.UUID, file_id: uuid.UUID) -> File:
+    """The owner's file, or NotFound (also for another owner's file, or one being deleted)."""
+    with transaction(engine) as session:
+        file = queries.get(session, owner_id, file_id)
+    if file is None or file.status == FileStatus.DELETING:
+        raise NotFound("No such file.")
+    return file
