@@ -19,12 +19,14 @@ MiB = 1024 * 1024
 SIZE = 200 * MiB
 PEAK_RSS_LIMIT = 100 * MiB
 
-# Runs the script unchanged (runpy, as `python scripts/upload.py` would) and, at exit, writes
+# Runs the script unchanged (runpy, with the script's folder first on sys.path as
+# `python scripts/upload.py` has it) and, at exit, writes
 # the process's peak RSS to the file named first. VmHWM is read, not ru_maxrss: after exec,
 # ru_maxrss still counts the parent's memory at fork, which is the whole pytest process.
 MEASURE = """
-import atexit, runpy, sys
+import atexit, os, runpy, sys
 report, script = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
 def write_peak():
     with open("/proc/self/status") as status:
         kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))

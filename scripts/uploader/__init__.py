@@ -1,0 +1,1 @@
+"""The parts of scripts/upload.py: transport, progress, transfers and the command line."""
