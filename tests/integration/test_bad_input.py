@@ -182,6 +182,21 @@ def test_requests_without_a_valid_key_are_401(api: Api, authorization: str | Non
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+def _other_secret(secret: str, position: int) -> str:
+    """The same secret with one character changed (still well-formed)."""
+    swapped = "B" if secret[position] == "A" else "A"
+    return secret[:position] + swapped + secret[position + 1 :]
+
+
+@pytest.mark.parametrize("position", [0, 42], ids=["first-char", "last-char"])
+def test_a_real_key_id_with_a_wrong_secret_is_401(api: Api, position: int) -> None:
+    prefix, key_id, secret = api.key.split("_", 2)
+    forged = f"{prefix}_{key_id}_{_other_secret(secret, position)}"
+    response = api.http.get("/files", headers={"Authorization": f"Bearer {forged}"})
+    _assert_problem(response, 401, "not_authenticated")
+    assert api.request("GET", "/files").status_code == 200  # the real key still works
+
+
 def test_a_revoked_key_is_401(api: Api, engine: sa.Engine) -> None:
     assert api.request("GET", "/files").status_code == 200
     KeyService(engine).revoke(api.key)

@@ -24,12 +24,18 @@ def seed(engine: sa.Engine, api: Api) -> Callable[..., list[File]]:
     """Insert files for alice directly (listing reads only the database)."""
     owner_id = KeyService(engine).authenticate(api.key)
 
-    def insert(names: list[str], *, status: str = "ready", same_time: bool = False) -> list[File]:
+    def insert(
+        names: list[str],
+        *,
+        status: str = "ready",
+        same_time: bool = False,
+        start: timedelta = timedelta(0),
+    ) -> list[File]:
         rows = []
         with Session(engine, expire_on_commit=False) as session:
             for index, name in enumerate(names):
                 file_id = uuid.uuid4()
-                created = BASE if same_time else BASE + timedelta(seconds=index)
+                created = BASE + start + (timedelta(0) if same_time else timedelta(seconds=index))
                 row = File(
                     id=file_id,
                     owner_id=owner_id,
@@ -69,6 +75,32 @@ def test_pages_are_newest_first_without_gaps_or_repeats(
     expected = [str(row.id) for row in sorted(rows, key=lambda r: r.created_at, reverse=True)]
     assert [len(page) for page in pages] == [3, 3, 1]
     assert [file_id for page in pages for file_id in page] == expected
+
+
+def test_pages_follow_the_cursor_while_files_come_and_go_between_requests(
+    api: Api, seed: Callable[..., list[File]]
+) -> None:
+    t0, t1, t2, t3, t4, t5 = seed([f"old-{i}.txt" for i in range(6)])
+    first = api.request("GET", "/files", params={"limit": 3}).json()
+    assert [item["file_id"] for item in first["items"]] == [str(t5.id), str(t4.id), str(t3.id)]
+
+    # Between the two requests: two newer uploads, one older one, a seen and an unseen delete.
+    seed(["new-1.txt", "new-2.txt"], start=timedelta(hours=1))
+    (older,) = seed(["older.txt"], start=timedelta(seconds=2.5))
+    for gone in (t4, t1):
+        assert api.request("DELETE", f"/files/{gone.id}").status_code == 204
+
+    second = api.request(
+        "GET", "/files", params={"limit": 3, "cursor": first["next_cursor"]}
+    ).json()
+    # Exactly what is older than the last file seen, as it stands now. A position-based
+    # (OFFSET) page would repeat t3 here, because two files arrived ahead of it.
+    assert [item["file_id"] for item in second["items"]] == [
+        str(older.id),
+        str(t2.id),
+        str(t0.id),
+    ]
+    assert second["next_cursor"] is None
 
 
 def test_files_created_in_the_same_instant_are_ordered_by_id_across_pages(

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
 import httpx
+import pytest
 
 from backend.settings import Settings
 from tests.integration.api import Api, post_form
@@ -31,24 +32,44 @@ def _assert_never_ready(api: Api, file_id: str) -> None:
     assert api.request("GET", f"/files/{file_id}").json()["status"] == "pending"
 
 
-def _ticket(api: Api, **fields: Any) -> dict[str, Any]:
-    response = api.request_upload(BODY, sha256=hashlib.sha256(BODY).hexdigest(), **fields)
+def _ticket(api: Api, *, sha256: bool = True, **fields: Any) -> dict[str, Any]:
+    if sha256:
+        fields["sha256"] = hashlib.sha256(BODY).hexdigest()
+    response = api.request_upload(BODY, **fields)
     assert response.status_code == 201, response.text
     ticket: dict[str, Any] = response.json()
     return ticket
 
 
-def test_s3_refuses_a_body_larger_than_declared(api: Api) -> None:
-    ticket = _ticket(api)
+# Without a declared SHA-256 only the policy's content-length-range stands between a wrong
+# size and the bucket; with one, the checksum would refuse the bytes as well.
+WITH_AND_WITHOUT_SHA256 = pytest.mark.parametrize(
+    "sha256", [False, True], ids=["size-only", "with-sha256"]
+)
+
+
+@WITH_AND_WITHOUT_SHA256
+def test_s3_refuses_a_body_larger_than_declared(api: Api, sha256: bool) -> None:
+    ticket = _ticket(api, sha256=sha256)
     response = post_form(ticket["upload"], BODY + b"!")
     _assert_refused(response)
     _assert_never_ready(api, str(ticket["file_id"]))
 
 
-def test_s3_refuses_a_body_smaller_than_declared(api: Api) -> None:
-    ticket = _ticket(api)
+@WITH_AND_WITHOUT_SHA256
+def test_s3_refuses_a_body_smaller_than_declared(api: Api, sha256: bool) -> None:
+    ticket = _ticket(api, sha256=sha256)
     _assert_refused(post_form(ticket["upload"], BODY[:-1]))
     _assert_never_ready(api, str(ticket["file_id"]))
+
+
+def test_a_form_without_sha256_takes_exactly_the_declared_size(api: Api) -> None:
+    ticket = _ticket(api, sha256=False)
+    assert "x-amz-checksum-sha256" not in ticket["upload"]["fields"]
+    assert post_form(ticket["upload"], BODY).status_code == 204
+    confirmed = api.request("POST", f"/files/{ticket['file_id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["size"] == len(BODY)
 
 
 def test_s3_refuses_a_changed_key(api: Api) -> None:

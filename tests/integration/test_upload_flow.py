@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from datetime import UTC, datetime
@@ -79,21 +78,39 @@ def test_empty_file_round_trip(api: Api) -> None:
     assert httpx.get(url).content == b""
 
 
-def test_upload_without_sha256_records_exactly_what_the_store_reports(
+def test_upload_without_sha256_records_the_checksum_the_store_computed(
     api: Api, s3: S3Client, settings: Settings
 ) -> None:
-    ticket = api.request_upload(b"no checksum declared").json()
-    assert post_form(ticket["upload"], b"no checksum declared").status_code == 204
+    body = b"no checksum declared"
+    ticket = api.request_upload(body).json()
+    assert "x-amz-checksum-sha256" not in ticket["upload"]["fields"]
+    # The client asks the store to compute a SHA-256 as it writes (as an SDK upload does).
+    s3.put_object(
+        Bucket=settings.storage.bucket,
+        Key=ticket["upload"]["fields"]["key"],
+        Body=body,
+        ContentType="text/plain",
+        ChecksumAlgorithm="SHA256",
+    )
     file = api.request("POST", f"/files/{ticket['file_id']}/confirm").json()
+    assert file["status"] == "ready"
+    assert file["sha256"] == hashlib.sha256(body).hexdigest()
 
+
+def test_upload_without_sha256_to_a_store_that_computed_none_records_none(
+    api: Api, s3: S3Client, settings: Settings
+) -> None:
+    ticket = api.request_upload(b"no checksum at all").json()
+    assert post_form(ticket["upload"], b"no checksum at all").status_code == 204
     head = s3.head_object(
         Bucket=settings.storage.bucket,
         Key=ticket["upload"]["fields"]["key"],
         ChecksumMode="ENABLED",
     )
-    reported = head.get("ChecksumSHA256")
+    assert "ChecksumSHA256" not in head  # the premise: this form upload stored no SHA-256
+    file = api.request("POST", f"/files/{ticket['file_id']}/confirm").json()
     assert file["status"] == "ready"
-    assert file["sha256"] == (base64.b64decode(reported).hex() if reported else None)
+    assert file["sha256"] is None
 
 
 def test_confirming_twice_returns_the_same_file(api: Api) -> None:
