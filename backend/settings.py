@@ -49,6 +49,12 @@ PLACEHOLDER_SECRETS = frozenset(
     {"change-me", "changeme", "change_me", "replace-me", "replaceme", "placeholder", "secret"}
 )
 
+# JWS algorithms signed with a private key and checked with a public one: never `none`, never
+# HMAC (whose "public" key would let anyone who reads the JWKS mint tokens).
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _DRIVERS = {"postgresql", "postgres", "postgresql+psycopg", "sqlite"}
 
@@ -202,11 +208,81 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Annotated[
         str, msgspec.Meta(description="Log level: debug, info, warning or error")
     ] = msgspec.field(default="info", name="LOG_LEVEL")
+    cors_allow_origins: Annotated[
+        tuple[str, ...],
+        msgspec.Meta(
+            description="Comma-separated exact origins (scheme://host[:port]) of web apps that "
+            "call the API and the bucket; empty sends no CORS headers; * only on its own"
+        ),
+    ] = msgspec.field(default=(), name="CORS_ALLOW_ORIGINS")
 
     def __post_init__(self) -> None:
-        """Only the levels uvicorn and logging share."""
+        """Only the levels uvicorn and logging share; origins exactly as browsers send them."""
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigError("LOG_LEVEL", "must be one of debug, info, warning, error")
+        if "*" in self.cors_allow_origins and len(self.cors_allow_origins) > 1:
+            raise ConfigError("CORS_ALLOW_ORIGINS", "* stands alone or not at all")
+        for origin in self.cors_allow_origins:
+            if origin != "*" and not _is_origin(origin):
+                raise ConfigError(
+                    "CORS_ALLOW_ORIGINS",
+                    f"{origin!r} is not an origin such as https://app.example.com",
+                )
+
+
+class OidcSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """End users' access tokens from an OpenID Connect provider, accepted beside API keys."""
+
+    issuer: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Issuer URL of the identity provider whose access tokens the API "
+            "accepts (exactly as in the tokens' iss); unset turns tokens off"
+        ),
+    ] = msgspec.field(default=None, name="OIDC_ISSUER")
+    audience: Annotated[
+        str | None,
+        msgspec.Meta(description="The aud a token must carry; required with OIDC_ISSUER"),
+    ] = msgspec.field(default=None, name="OIDC_AUDIENCE")
+    jwks_url: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="The provider's signing keys (JWKS); unset: discovered from the "
+            "issuer's /.well-known/openid-configuration"
+        ),
+    ] = msgspec.field(default=None, name="OIDC_JWKS_URL")
+    owner_claim: Annotated[
+        str, msgspec.Meta(description="The claim that names the user who owns the files")
+    ] = msgspec.field(default="sub", name="OIDC_OWNER_CLAIM")
+    algorithms: Annotated[
+        tuple[str, ...],
+        msgspec.Meta(description="Comma-separated signature algorithms accepted (asymmetric only)"),
+    ] = msgspec.field(default=("RS256", "ES256"), name="OIDC_ALGORITHMS")
+
+    def __post_init__(self) -> None:
+        """Tokens need an audience, https (but on loopback), and public-key algorithms only."""
+        for variable, url in (("OIDC_ISSUER", self.issuer), ("OIDC_JWKS_URL", self.jwks_url)):
+            if url is not None and not _is_trusted_url(url):
+                raise ConfigError(variable, "must be an https:// URL (http:// only on loopback)")
+        if self.jwks_url is not None and self.issuer is None:
+            raise ConfigError("OIDC_JWKS_URL", "needs OIDC_ISSUER")
+        if self.issuer is not None and not self.audience:
+            raise ConfigError("OIDC_AUDIENCE", "required with OIDC_ISSUER")
+        if not self.owner_claim:
+            raise ConfigError("OIDC_OWNER_CLAIM", "must name a claim")
+        if not self.algorithms:
+            raise ConfigError("OIDC_ALGORITHMS", "must name at least one algorithm")
+        for algorithm in self.algorithms:
+            if algorithm not in ASYMMETRIC_ALGORITHMS:
+                raise ConfigError(
+                    "OIDC_ALGORITHMS",
+                    f"{algorithm!r} is not one of {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}",
+                )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether bearer tokens from an identity provider are accepted at all."""
+        return self.issuer is not None
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -216,6 +292,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     storage: StorageSettings
     uploads: UploadSettings = msgspec.field(default_factory=UploadSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
 
 
 _GROUPS: dict[str, type[msgspec.Struct]] = {
@@ -223,7 +300,35 @@ _GROUPS: dict[str, type[msgspec.Struct]] = {
     "storage": StorageSettings,
     "uploads": UploadSettings,
     "server": ServerSettings,
+    "oidc": OidcSettings,
 }
+_LISTS = {"ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGINS", "OIDC_ALGORITHMS"}
+
+
+def _is_origin(text: str) -> bool:
+    """scheme://host[:port], nothing more: what a browser sends in Origin."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (parsing the port is the check)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.hostname)
+        and text == f"{parts.scheme}://{parts.netloc}"
+        and not parts.username
+        and text == text.lower()
+    )
+
+
+def _is_trusted_url(text: str) -> bool:
+    """https://..., or http:// to this machine (a local identity provider in development)."""
+    parts = urlsplit(text)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    )
 
 
 def _check_database_url(raw: str, *, iam_auth: bool) -> None:
@@ -305,7 +410,7 @@ def as_environment(settings: Settings) -> dict[str, str]:
     env = {}
     for group in msgspec.to_builtins(settings).values():
         for name, value in group.items():
-            if value is None:
+            if value is None or value in ((), []):
                 continue
             if isinstance(value, list | tuple):
                 env[name] = ",".join(value)
@@ -317,8 +422,9 @@ def as_environment(settings: Settings) -> dict[str, str]:
 
 
 def _parse(name: str, value: str) -> Any:
-    if name == "ALLOWED_CONTENT_TYPES":
-        return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    if name in _LISTS:
+        parts = tuple(part.strip() for part in value.split(",") if part.strip())
+        return tuple(part.lower() for part in parts) if name == "ALLOWED_CONTENT_TYPES" else parts
     if name == "LOG_LEVEL":
         return value.lower()
     return value

@@ -92,6 +92,20 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("ALLOWED_CONTENT_TYPES", ", ,"),
         ("ALLOWED_CONTENT_TYPES", "image/png,*/*"),
         ("ALLOWED_CONTENT_TYPES", "nonsense"),
+        ("CORS_ALLOW_ORIGINS", "app.example.com"),
+        ("CORS_ALLOW_ORIGINS", "https://app.example.com/"),
+        ("CORS_ALLOW_ORIGINS", "https://app.example.com/path"),
+        ("CORS_ALLOW_ORIGINS", "https://APP.example.com"),
+        ("CORS_ALLOW_ORIGINS", "https://app.example.com:99999"),
+        ("CORS_ALLOW_ORIGINS", "ftp://app.example.com"),
+        ("CORS_ALLOW_ORIGINS", "https://user@app.example.com"),
+        ("CORS_ALLOW_ORIGINS", "*,https://app.example.com"),
+        ("OIDC_ISSUER", "http://login.example.com"),
+        ("OIDC_ISSUER", "login.example.com"),
+        ("OIDC_ALGORITHMS", "none"),
+        ("OIDC_ALGORITHMS", "HS256"),
+        ("OIDC_ALGORITHMS", "RS256,HS512"),
+        ("OIDC_ALGORITHMS", " , "),
     ],
 )
 def test_malformed_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
@@ -141,6 +155,51 @@ def test_allowed_content_types_is_a_lowercased_comma_list(
     assert _load(ALLOWED_CONTENT_TYPES=value).uploads.allowed_content_types == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://app.example.com", ("https://app.example.com",)),
+        (
+            " https://app.example.com , http://localhost:5173 ",
+            ("https://app.example.com", "http://localhost:5173"),
+        ),
+        ("*", ("*",)),
+        ("http://[::1]:8080", ("http://[::1]:8080",)),
+    ],
+)
+def test_cors_origins_are_an_exact_comma_list(value: str, expected: tuple[str, ...]) -> None:
+    assert _load(CORS_ALLOW_ORIGINS=value).server.cors_allow_origins == expected
+
+
+def test_oidc_is_off_unless_an_issuer_is_set() -> None:
+    assert not load_settings(REQUIRED).oidc.enabled
+    oidc = _load(OIDC_ISSUER="https://login.example.com", OIDC_AUDIENCE="stowage").oidc
+    assert oidc.enabled
+    assert oidc.algorithms == ("RS256", "ES256")
+    assert oidc.owner_claim == "sub"
+
+
+def test_an_issuer_without_an_audience_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(OIDC_ISSUER="https://login.example.com")
+    assert caught.value.variable == "OIDC_AUDIENCE"
+
+
+def test_a_jwks_url_without_an_issuer_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(OIDC_JWKS_URL="https://login.example.com/jwks")
+    assert caught.value.variable == "OIDC_JWKS_URL"
+
+
+def test_a_loopback_identity_provider_may_use_http() -> None:
+    oidc = _load(
+        OIDC_ISSUER="http://127.0.0.1:9000/realm",
+        OIDC_AUDIENCE="stowage",
+        OIDC_JWKS_URL="http://localhost:9000/jwks",
+    ).oidc
+    assert oidc.jwks_url == "http://localhost:9000/jwks"
+
+
 # --- describe_settings -------------------------------------------------------------------
 
 
@@ -174,7 +233,14 @@ def test_documented_default_is_the_real_default(name: str, default: str) -> None
 
 def test_settings_documented_without_a_default_are_unset() -> None:
     unset = {name for name, default, _ in describe_settings() if default == ""}
-    assert unset == {"DATABASE_PASSWORD_SECRET_ARN", "S3_ENDPOINT_URL"}
+    assert unset == {
+        "DATABASE_PASSWORD_SECRET_ARN",
+        "S3_ENDPOINT_URL",
+        "CORS_ALLOW_ORIGINS",
+        "OIDC_ISSUER",
+        "OIDC_AUDIENCE",
+        "OIDC_JWKS_URL",
+    }
     assert unset.isdisjoint(as_environment(load_settings(REQUIRED)))
 
 
