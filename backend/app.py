@@ -19,6 +19,7 @@ from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
 from backend.domain.uploads import UploadService
+from backend.http.cors import CorsMiddleware, CorsPolicy
 from backend.http.files import FilesController
 from backend.http.health import HealthController
 from backend.http.problems import EXCEPTION_HANDLERS
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             if resources is None:
                 made.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[HealthController, FilesController],
         lifespan=[lifespan],
         dependencies={name: _provider(name) for name in SERVICES},
@@ -88,3 +89,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             ),
         ),
     )
+    if settings.server.cors_allow_origins:
+        # Around the whole ASGI app rather than as route middleware, so that answers the router
+        # gives itself (404, 405) carry CORS headers too and browsers can read them.
+        policy = CorsPolicy(settings.server.cors_allow_origins)
+        app.asgi_handler = CorsMiddleware(app.asgi_handler, policy)
+    return app

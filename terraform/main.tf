@@ -36,6 +36,8 @@ locals {
       HOST                     = "0.0.0.0"
       PORT                     = tostring(var.app_port)
       WEB_CONCURRENCY          = tostring(var.web_concurrency)
+      # The same origins the bucket's CORS rule allows: one list for both sides.
+      CORS_ALLOW_ORIGINS = join(",", var.cors_allowed_origins)
     },
     var.max_upload_bytes != null ? { MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes) } : {},
     length(var.allowed_content_types) > 0 ? { ALLOWED_CONTENT_TYPES = join(",", var.allowed_content_types) } : {},

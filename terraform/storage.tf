@@ -84,10 +84,18 @@ resource "aws_s3_bucket_cors_configuration" "this" {
   bucket = aws_s3_bucket.this.id
 
   cors_rule {
-    allowed_methods = ["POST", "PUT", "GET"]
+    allowed_methods = ["GET", "PUT", "POST"]
     allowed_origins = var.cors_allowed_origins
     allowed_headers = ["*"]
-    expose_headers  = ["ETag"]
+    # Multipart completion reads each part's ETag; clients checking what S3 stored read these.
+    expose_headers = [
+      "ETag",
+      "x-amz-version-id",
+      "x-amz-checksum-sha256",
+      "x-amz-checksum-crc32",
+      "x-amz-checksum-crc32c",
+      "x-amz-checksum-crc64nvme",
+    ]
     max_age_seconds = 3000
   }
 }

@@ -387,7 +387,7 @@ variable "bucket_name" {
 
 variable "cors_allowed_origins" {
   type        = list(string)
-  description = "Browser origins (scheme://host[:port]) of the apps that upload and download directly against the bucket."
+  description = "Browser origins (scheme://host[:port]) of the web apps that call the API and upload and download directly against the bucket; feeds both the bucket's CORS rule and the app's CORS_ALLOW_ORIGINS."
 
   validation {
     condition = length(var.cors_allowed_origins) > 0 && alltrue([

@@ -53,6 +53,18 @@ class Problem(msgspec.Struct, omit_defaults=True):
     checks: dict[str, str] = {}
 
 
+def problem(status: int, code: str, detail: str, **extra: Any) -> Problem:
+    """The problem document for `status`, `code` and `detail` (extra members as given)."""
+    return Problem(
+        type=f"urn:stowage:problem:{code}",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        **extra,
+    )
+
+
 def status_for(error: errors.DomainError) -> int:
     """The HTTP status of a domain error: the entry of its nearest mapped ancestor."""
     for cls in type(error).__mro__:
@@ -72,12 +84,10 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
     """A problem+json response."""
-    body = Problem(
-        type=f"urn:stowage:problem:{code}",
-        title=HTTPStatus(status).phrase,
-        status=status,
-        detail=detail,
-        code=code,
+    body = problem(
+        status,
+        code,
+        detail,
         errors=field_errors or [],
         mismatches=mismatches or [],
         checks=checks or {},

@@ -21,7 +21,7 @@ from backend.domain.keys import KeyService
 from backend.errors import DomainError, NotAuthenticated
 from backend.local.credentials import S3Credentials, write_private
 from backend.local.seaweedfs import SeaweedFS, SeaweedFSError, ensure_bucket
-from backend.settings import ConfigError, load_settings
+from backend.settings import ConfigError, Settings, load_settings
 
 BUCKET = "stowage-dev"
 DEV_OWNER = "dev"
@@ -83,13 +83,13 @@ def _app_environment(config: DevConfig, s3: SeaweedFS) -> dict[str, str]:
     }
 
 
-def _prepare_database_and_key(config: DevConfig) -> str:
+def _prepare_database_and_key(config: DevConfig, settings: Settings) -> str:
     """Apply migrations; issue the development key unless the saved one still works here.
 
     The key is kept in the data folder; a new database (another DATABASE_URL, or a deleted
     SQLite file) does not know it, so then a new one is issued.
     """
-    engine = create_engine(load_settings())
+    engine = create_engine(settings)
     key_file = config.data_dir / "dev-api-key"
     try:
         ping(engine)  # one clear line when DATABASE_URL does not answer
@@ -121,8 +121,9 @@ def _stop_on_hangup_and_terminate() -> None:
     signal.signal(signal.SIGHUP, interrupt)
 
 
-def _banner(config: DevConfig, key: str, database_url: str) -> str:
+def _banner(config: DevConfig, key: str, settings: Settings) -> str:
     api = f"http://127.0.0.1:{config.port}"
+    web_apps = ", ".join(settings.server.cors_allow_origins) or "none (set CORS_ALLOW_ORIGINS)"
     return "\n".join(
         [
             "",
@@ -130,7 +131,8 @@ def _banner(config: DevConfig, key: str, database_url: str) -> str:
             f"    API       {api}",
             f"    API docs  {api}/docs",
             f"    S3        http://127.0.0.1:{config.s3_port} (bucket {BUCKET})",
-            f"    database  {database_url}",
+            f"    database  {settings.database.url}",
+            f"    web apps  {web_apps}",
             f"    data      {config.data_dir}",
             f"    API key   {key}",
             "",
@@ -156,14 +158,20 @@ def run(config: DevConfig, *, reload: bool) -> None:
     s3.start()
     try:
         environment = _app_environment(config, s3)
+        os.environ.update(environment)  # the API (and its reloader's children) read these
+        settings = load_settings()
         admin = s3.client()
-        # Browsers on the API's origin may POST forms to the bucket and fetch downloads.
-        origins = [f"http://127.0.0.1:{config.port}", f"http://localhost:{config.port}"]
+        # Browsers on the API's own origin (the page at /) and on CORS_ALLOW_ORIGINS may POST
+        # forms and PUT to the bucket and fetch downloads; set anew at every start.
+        origins = [
+            f"http://127.0.0.1:{config.port}",
+            f"http://localhost:{config.port}",
+            *settings.server.cors_allow_origins,
+        ]
         ensure_bucket(admin, BUCKET, versioning=True, cors_origins=origins)
         admin.close()
-        os.environ.update(environment)  # the API (and its reloader's children) read these
-        key = _prepare_database_and_key(config)
-        print(_banner(config, key, environment["DATABASE_URL"]), flush=True)
+        key = _prepare_database_and_key(config, settings)
+        print(_banner(config, key, settings), flush=True)
         uvicorn.run(
             "backend.app:create_app",
             factory=True,

@@ -274,6 +274,32 @@ class SeaweedFS:
             shutil.rmtree(self.data_dir / f"m{master_port}", ignore_errors=True)
 
 
+# Browsers hide response headers unless exposed: multipart completion needs each part's ETag,
+# and a client checking what S3 stored reads the checksum and version.
+BUCKET_CORS_EXPOSED_HEADERS = (
+    "ETag",
+    "x-amz-version-id",
+    "x-amz-checksum-sha256",
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-crc32c",
+    "x-amz-checksum-crc64nvme",
+)
+
+
+def bucket_cors_rule(origins: Sequence[str]) -> CORSRuleTypeDef:
+    """The bucket's CORS rule for web apps on `origins`: forms, PUTs and downloads.
+
+    terraform/storage.tf sets the same rule on AWS (a test keeps the two alike).
+    """
+    return {
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": ["GET", "PUT", "POST"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": list(BUCKET_CORS_EXPOSED_HEADERS),
+        "MaxAgeSeconds": 3000,
+    }
+
+
 def ensure_bucket(
     client: S3Client,
     name: str,
@@ -292,14 +318,7 @@ def ensure_bucket(
         if versioning:
             client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         if cors_origins:
-            rule: CORSRuleTypeDef = {
-                "AllowedOrigins": list(cors_origins),
-                "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
-                "AllowedHeaders": ["*"],
-                # Browsers hide response headers unless exposed; multipart completion needs ETag.
-                "ExposeHeaders": ["ETag"],
-                "MaxAgeSeconds": 3600,
-            }
+            rule = bucket_cors_rule(cors_origins)
             client.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [rule]})
 
     _retry_during_warm_up(configure)

@@ -46,17 +46,21 @@ class DevStack:
         return self.process.wait(timeout=30)
 
 
-def _env(data_dir: Path, port: int, s3_port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("AWS_")}
-    env.update(PORT=str(port), S3_PORT=str(s3_port), DATA_DIR=str(data_dir))
+def _env(data_dir: Path, port: int, s3_port: int, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CORS_ALLOW_ORIGINS"} and not k.startswith("AWS_")
+    }
+    env.update(PORT=str(port), S3_PORT=str(s3_port), DATA_DIR=str(data_dir), **extra)
     return env
 
 
-def _start(data_dir: Path, port: int, s3_port: int, log: Path) -> DevStack:
+def _start(data_dir: Path, port: int, s3_port: int, log: Path, **extra_env: str) -> DevStack:
     handle = log.open("w", encoding="utf-8")
     process = subprocess.Popen(
         ["/bin/sh", str(ROOT / "scripts" / "dev")],
-        env=_env(data_dir, port, s3_port),
+        env=_env(data_dir, port, s3_port, **extra_env),
         stdout=handle,
         stderr=subprocess.STDOUT,
         text=True,
@@ -152,6 +156,52 @@ def test_dev_serves_uploads_stops_everything_and_keeps_data_across_restarts(
     finally:
         assert second.interrupt() == 0
     assert _processes_using(data_dir) == []
+
+
+def _browser_upload(stack: DevStack, origin: str) -> httpx.Response:
+    """Announce a file and POST its form to the bucket as a page on `origin` would."""
+    ticket = httpx.post(
+        f"{stack.api}/files/upload",
+        headers={"Authorization": f"Bearer {stack.key()}", "Origin": origin},
+        json={"filename": "page.txt", "content_type": "text/plain", "size": 4},
+    )
+    assert ticket.status_code == 201, ticket.text
+    upload = ticket.json()["upload"]
+    return httpx.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": ("page.txt", b"page", "text/plain")},
+        headers={"Origin": origin},
+    )
+
+
+def test_dev_applies_cors_allow_origins_to_the_api_and_the_bucket_at_every_start(
+    tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    data_dir = tmp_path / "data"
+    first_app, second_app = "https://app.example.test", "http://localhost:5173"
+    for origin, dropped in ((first_app, None), (second_app, first_app)):
+        stack = _start(data_dir, *ports, tmp_path / "dev.log", CORS_ALLOW_ORIGINS=origin)
+        try:
+            assert origin in stack.output()  # the banner names the web apps
+            preflight = httpx.options(
+                f"{stack.api}/files/upload",
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization, content-type",
+                },
+            )
+            assert preflight.status_code == 204
+            assert preflight.headers["access-control-allow-origin"] == origin
+            sent = _browser_upload(stack, origin)
+            assert sent.status_code == 204, sent.text
+            assert sent.headers.get("access-control-allow-origin") == origin
+            if dropped:  # the previous start's origin is gone from the bucket's rule
+                stale = _browser_upload(stack, dropped)
+                assert "access-control-allow-origin" not in stale.headers
+        finally:
+            assert stack.interrupt() == 0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
