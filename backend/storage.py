@@ -34,6 +34,14 @@ class PresignedPost:
 
 
 @dataclass(frozen=True)
+class PresignedPut:
+    """A single PUT of the file as the request body, to `url`, with exactly these `headers`."""
+
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ObjectFacts:
     """What the bucket says about an object."""
 
@@ -127,6 +135,41 @@ class Storage:
                 "Cannot sign the upload: storage credentials missing."
             ) from exc
         return PresignedPost(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
+
+    def presign_put(
+        self,
+        key: str,
+        *,
+        size: int,
+        content_type: str,
+        sha256_hex: str | None,
+        expires_in: int,
+    ) -> PresignedPut:
+        """A PutObject URL whose signature covers the key, exact length, type and SHA-256.
+
+        Every one of the returned headers is a signed header: sending another value (or, for
+        the checksum, leaving it out) breaks the signature, so S3 refuses the request.
+        """
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+        }
+        headers = {"Content-Type": content_type, "Content-Length": str(size)}
+        if sha256_hex is not None:
+            params["ChecksumSHA256"] = headers["x-amz-checksum-sha256"] = sha256_hex_to_b64(
+                sha256_hex
+            )
+        try:
+            url = self.client.generate_presigned_url(
+                "put_object", Params=params, ExpiresIn=expires_in
+            )
+        except BotoCoreError as exc:
+            raise StorageUnavailable(
+                "Cannot sign the upload: storage credentials missing."
+            ) from exc
+        return PresignedPut(url=url, headers=headers)
 
     def presign_get(
         self,

@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -17,15 +18,22 @@ from backend.domain.filenames import normalize_filename
 from backend.domain.records import FileStatus, Mismatch, find_file, recorded_mismatches
 from backend.errors import InvalidInput, NotFound, ObjectMissing, TooLarge
 from backend.settings import Settings
-from backend.storage import ObjectFacts, PresignedPost, Storage, sha256_b64_to_hex
+from backend.storage import ObjectFacts, PresignedPost, PresignedPut, Storage, sha256_b64_to_hex
 
 
 @dataclass(frozen=True)
 class UploadTicket:
-    """A pending file and the form that lets its owner send the bytes."""
+    """A pending file and the presigned request that lets its owner send the bytes.
+
+    POST: send `fields` and then the file as a form to `url`. PUT: send the file as the body
+    to `url` with exactly `headers`.
+    """
 
     file: File
-    form: PresignedPost
+    method: Literal["POST", "PUT"]
+    url: str
+    fields: dict[str, str]
+    headers: dict[str, str]
     expires_at: datetime
 
 
@@ -62,8 +70,13 @@ class UploadService:
         content_type: str,
         size: int,
         sha256: str | None,
+        method: Literal["POST", "PUT"] = "POST",
     ) -> UploadTicket:
-        """Record a pending file and sign a form that accepts exactly the declared object."""
+        """Record a pending file and sign a request that accepts exactly the declared object.
+
+        POST is a form for browsers; PUT sends the file as the body, as native apps' background
+        transfers do. Both bind the same key, size, type, checksum and expiry.
+        """
         rules = self.settings.uploads
         name = normalize_filename(filename)
         kind = normalize_content_type(content_type)
@@ -77,9 +90,8 @@ class UploadService:
         key = f"{self.settings.storage.key_prefix}{owner_id}/{file_id}"
         digest = sha256.lower() if sha256 else None
         # Signed before the row exists, so a signing failure leaves nothing behind.
-        form = self.storage.presign_post(
-            key, size=size, content_type=kind, sha256_hex=digest, expires_in=ttl
-        )
+        sign = self.storage.presign_put if method == "PUT" else self.storage.presign_post
+        signed = sign(key, size=size, content_type=kind, sha256_hex=digest, expires_in=ttl)
         file = File(
             id=file_id,
             owner_id=owner_id,
@@ -95,7 +107,14 @@ class UploadService:
         )
         with transaction(self.engine) as session:
             session.add(file)
-        return UploadTicket(file=file, form=form, expires_at=file.upload_expires_at)
+        return UploadTicket(
+            file=file,
+            method=method,
+            url=signed.url,
+            fields=signed.fields if isinstance(signed, PresignedPost) else {},
+            headers=signed.headers if isinstance(signed, PresignedPut) else {},
+            expires_at=file.upload_expires_at,
+        )
 
     def confirm(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> Verdict:
         """Check the object against its declaration; commit it as ready or reject it.

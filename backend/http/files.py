@@ -60,7 +60,7 @@ class FilesController(Controller):
         owner_id: NamedDependency[uuid.UUID],
         uploads: NamedDependency[UploadService],
     ) -> UploadTicketOut:
-        """Record a pending file and return the presigned POST form for its bytes."""
+        """Record a pending file and return the presigned POST form (or PUT) for its bytes."""
         data = decode(body, UploadRequest)
         ticket = uploads.request_upload(
             owner_id,
@@ -68,6 +68,7 @@ class FilesController(Controller):
             content_type=data.content_type,
             size=data.size,
             sha256=data.sha256,
+            method=data.method,
         )
         return ticket_out(ticket)
 

@@ -22,14 +22,27 @@ class UploadRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     content_type: Annotated[str, msgspec.Meta(description="Media type, e.g. image/png")]
     size: Annotated[int, msgspec.Meta(ge=0, description="Exact size in bytes")]
     sha256: Sha256Hex | None = None
+    method: Annotated[
+        Literal["POST", "PUT"],
+        msgspec.Meta(
+            description="POST: a form for browsers (default). PUT: the file as the request body, "
+            "for native apps' background transfers"
+        ),
+    ] = "POST"
 
 
-class UploadForm(msgspec.Struct):
+class UploadForm(msgspec.Struct, tag_field="method", tag="POST"):
     """POST `fields` as multipart/form-data to `url`, with the file as the last part."""
 
-    method: Literal["POST"]
     url: str
     fields: dict[str, str]
+
+
+class UploadPut(msgspec.Struct, tag_field="method", tag="PUT"):
+    """PUT the file as the request body to `url`, sending exactly `headers` (all signed)."""
+
+    url: str
+    headers: dict[str, str]
 
 
 class UploadTicketOut(msgspec.Struct):
@@ -37,7 +50,7 @@ class UploadTicketOut(msgspec.Struct):
 
     file_id: uuid.UUID
     status: str
-    upload: UploadForm
+    upload: UploadForm | UploadPut
     expires_at: datetime
 
 
@@ -94,7 +107,11 @@ def ticket_out(ticket: UploadTicket) -> UploadTicketOut:
     return UploadTicketOut(
         file_id=ticket.file.id,
         status=ticket.file.status,
-        upload=UploadForm(method="POST", url=ticket.form.url, fields=ticket.form.fields),
+        upload=(
+            UploadPut(url=ticket.url, headers=ticket.headers)
+            if ticket.method == "PUT"
+            else UploadForm(url=ticket.url, fields=ticket.fields)
+        ),
         expires_at=ticket.expires_at,
     )
 
