@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -25,6 +25,18 @@ _HEAD_MISSING_CODES = frozenset(
 )
 
 
+# HeadObject members that only an unsigned form field or PUT header can set, by the name a
+# mismatch reports them under. (Expires also comes as ExpiresString, the header's own text.)
+_UNSIGNED_MEMBERS = (
+    ("ContentEncoding", "content_encoding"),
+    ("CacheControl", "cache_control"),
+    ("ContentDisposition", "content_disposition"),
+    ("ContentLanguage", "content_language"),
+    ("Expires", "expires"),
+    ("WebsiteRedirectLocation", "website_redirect_location"),
+)
+
+
 @dataclass(frozen=True)
 class PresignedPost:
     """A browser-ready form: POST `fields` (then the file) as multipart/form-data to `url`."""
@@ -43,13 +55,19 @@ class PresignedPut:
 
 @dataclass(frozen=True)
 class ObjectFacts:
-    """What the bucket says about an object."""
+    """What the bucket says about an object.
+
+    `unsigned` names what the object carries that no upload we sign sets (an encoding, cache
+    headers, user metadata, tags...), with its value: an S3 server that accepts unsigned form
+    fields or PUT headers stores them, and downloads would then repeat them.
+    """
 
     size: int
     content_type: str | None
     sha256_b64: str | None
     etag: str | None
     version_id: str | None
+    unsigned: dict[str, str] = field(default_factory=dict)
 
 
 def create_client(settings: Settings, session: boto3.session.Session | None = None) -> S3Client:
@@ -209,12 +227,22 @@ class Storage:
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
         version = head.get("VersionId")
+        unsigned = {
+            name: str(head.get(f"{member}String", head.get(member)))
+            for member, name in _UNSIGNED_MEMBERS
+            if head.get(member)
+        }
+        if metadata := head.get("Metadata"):
+            unsigned["metadata"] = ", ".join(f"x-amz-meta-{name}" for name in sorted(metadata))
+        if tags := head.get("TagCount"):
+            unsigned["tagging"] = f"{tags} tag(s)"
         return ObjectFacts(
             size=head["ContentLength"],
             content_type=head.get("ContentType"),
             sha256_b64=head.get("ChecksumSHA256"),
             etag=head.get("ETag"),
             version_id=None if version in (None, "null") else version,
+            unsigned=unsigned,
         )
 
     def purge(self, key: str) -> None:

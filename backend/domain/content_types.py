@@ -24,6 +24,8 @@ def normalize_content_type(raw: str) -> str:
     if match is None or len(raw) > 255:
         raise InvalidInput("content_type", "must be a media type such as image/png")
     essence = f"{match.group(1)}/{match.group(2)}".lower()
+    if "*" in essence:
+        raise InvalidInput("content_type", "must be a concrete media type, not a wildcard")
     params = "".join(
         f"; {name.lower()}={value}" for name, value in _PARAMETER.findall(match.group(3))
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,6 +73,7 @@ class FileService:
             require_printable("q", q)
             if len(q) > MAX_FILENAME_BYTES:
                 raise InvalidInput("q", f"must be at most {MAX_FILENAME_BYTES} characters")
+            q = unicodedata.normalize("NFC", q)  # as filenames are stored
         after = cursor.decode(cursor_token) if cursor_token else None
         with transaction(self.engine) as session:
             rows = queries.page(

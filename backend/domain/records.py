@@ -6,7 +6,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 import msgspec
 import sqlalchemy as sa
@@ -55,7 +55,9 @@ class FileRecord(Protocol):
 class Mismatch:
     """One way an uploaded object differed from what was declared."""
 
-    field: Literal["size", "content_type", "sha256"]
+    # size, content_type or sha256; or something the upload carried that we never sign
+    # (content_encoding, cache_control, metadata, ...), declared as "none".
+    field: str
     declared: str
     received: str
 

@@ -123,41 +123,54 @@ class UploadService:
         the UPDATE is conditional on `pending`, so concurrent confirms make one transition.
         """
         file = find_file(self.engine, owner_id, file_id)
+        if file.status == FileStatus.REJECTED:
+            # Recorded before its bytes were destroyed: finish that if an outage or a crash
+            # stopped it, so asking again leaves nothing behind.
+            self.storage.purge(file.object_key)
         if file.status != FileStatus.PENDING:
             return Verdict(file, recorded_mismatches(file))
         facts = self.storage.head(file.object_key)
         if facts is None:
+            now = find_file(self.engine, owner_id, file_id)
+            if now.status != FileStatus.PENDING:  # a concurrent confirm decided meanwhile
+                return Verdict(now, recorded_mismatches(now))
             hint = (
                 " The upload form has expired; request a new upload."
                 if utcnow() >= file.upload_expires_at
                 else " Send the bytes with the upload form first."
             )
             raise ObjectMissing("No object has arrived for this file." + hint)
-        mismatches = _compare(file, facts)
-        if mismatches:
-            # The object is not what was promised: destroy it (every version), then say so.
-            self.storage.purge(file.object_key)
-            values: dict[str, object] = {
-                "status": FileStatus.REJECTED,
-                "mismatches": [asdict(m) for m in mismatches],
-            }
-        else:
-            values = {
-                "status": FileStatus.READY,
-                "etag": facts.etag,
-                "version_id": facts.version_id,
-                "confirmed_at": utcnow(),
-                # Without a declared checksum, keep the one S3 computed, when it has one.
-                "sha256": file.sha256 or _sha256_hex(facts),
-            }
         with transaction(self.engine) as session:
             queries.transition(
-                session, owner_id, file_id, from_status=FileStatus.PENDING, values=values
+                session,
+                owner_id,
+                file_id,
+                from_status=FileStatus.PENDING,
+                values=_outcome(file, facts),
             )
             current = queries.get(session, owner_id, file_id)
         if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile
             raise NotFound("No such file.")
+        if current.status == FileStatus.REJECTED:
+            # The object is not what was promised: destroy every version, only now that the
+            # rejection is recorded, so a crash in between cannot lose it.
+            self.storage.purge(file.object_key)
         return Verdict(current, recorded_mismatches(current))
+
+
+def _outcome(file: File, facts: ObjectFacts) -> dict[str, object]:
+    """The row's new values: ready with what was verified, or rejected with what differed."""
+    mismatches = _compare(file, facts)
+    if mismatches:
+        return {"status": FileStatus.REJECTED, "mismatches": [asdict(m) for m in mismatches]}
+    return {
+        "status": FileStatus.READY,
+        "etag": facts.etag,
+        "version_id": facts.version_id,
+        "confirmed_at": utcnow(),
+        # Without a declared checksum, keep the one S3 computed, when it has one.
+        "sha256": file.sha256 or _sha256_hex(facts),
+    }
 
 
 def _compare(file: File, facts: ObjectFacts) -> list[Mismatch]:
@@ -173,6 +186,10 @@ def _compare(file: File, facts: ObjectFacts) -> list[Mismatch]:
     received_sha256 = _sha256_hex(facts)
     if file.sha256 is not None and received_sha256 != file.sha256:
         mismatches.append(Mismatch("sha256", file.sha256, received_sha256 or "none"))
+    # Downloads would repeat these (a gzip encoding makes clients receive other bytes than
+    # the verified ones), and no request we sign sets them: only a lenient S3 server lets an
+    # unsigned form field or PUT header through.
+    mismatches.extend(Mismatch(name, "none", value) for name, value in facts.unsigned.items())
     return mismatches
 
 

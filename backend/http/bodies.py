@@ -30,6 +30,8 @@ def decode(body: bytes, kind: type[T]) -> T:
         document = msgspec.json.decode(body)
     except msgspec.DecodeError:
         raise MalformedBody("The request body is not valid JSON.") from None
+    except RecursionError:  # nested deeper than any real request: refuse, do not crash
+        raise MalformedBody("The request body is nested too deeply.") from None
     try:
         return msgspec.convert(document, kind)
     except msgspec.ValidationError as exc:

@@ -12,7 +12,13 @@ from backend.domain.files import Download
 from backend.domain.records import FileRecord
 from backend.domain.uploads import UploadTicket
 
-Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-fA-F]{64}$", description="SHA-256, hex")]
+# The length bound matters: `$` also matches before a trailing newline.
+Sha256Hex = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^[0-9a-fA-F]{64}$", min_length=64, max_length=64, description="SHA-256, hex"
+    ),
+]
 
 
 class UploadRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -33,7 +33,14 @@ def _assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b'{"filename": "a.txt",', b"\xff\xfe", b'{"filename": "a.txt"} trailing'],
+    [
+        b"{not json",
+        b'{"filename": "a.txt",',
+        b"\xff\xfe",
+        b'{"filename": "a.txt"} trailing',
+        b"[" * 30_000 + b"]" * 30_000,  # deeper than the decoder recurses, under 64 KiB
+    ],
+    ids=["broken", "cut-off", "not-utf8", "trailing", "deep"],
 )
 def test_malformed_json_is_a_400(api: Api, engine: sa.Engine, body: bytes) -> None:
     response = api.request(
@@ -68,6 +75,12 @@ def test_malformed_json_is_a_400(api: Api, engine: sa.Engine, body: bytes) -> No
         ({"sha256": "abc"}, "sha256"),
         ({"sha256": "g" * 64}, "sha256"),
         ({"sha256": "a" * 65}, "sha256"),
+        ({"sha256": "a" * 64 + "\n"}, "sha256"),
+        ({"sha256": "a" * 64 + " "}, "sha256"),
+        ({"sha256": " " + "a" * 64}, "sha256"),
+        ({"content_type": "audio/*"}, "content_type"),
+        ({"content_type": "*/*"}, "content_type"),
+        ({"content_type": "video/*; codecs=x"}, "content_type"),
         ({"content_type": "not a type"}, "content_type"),
         ({"content_type": "text/plain\r\nX-Evil: 1"}, "content_type"),
         ({"surprise": 1}, "surprise"),

@@ -148,6 +148,7 @@ def test_status_filter_defaults_to_ready(api: Api, seed: Callable[..., list[File
         ("_2024", {"report_2024.txt"}),  # _ is a literal, not a wildcard
         ("100%", {"100% done.txt"}),  # so is %
         ("ü", {"Grüße.txt"}),
+        ("u\u0308", {"Grüße.txt"}),  # typed decomposed (NFD), stored composed (NFC)
         ("nothing", set()),
     ],
 )
