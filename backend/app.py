@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio.to_thread
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -59,9 +60,11 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # Blocking database and S3 calls run in this pool; size it for the expected load.
-        limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = settings.server.worker_threads
+        # Litestar runs sync handlers (and the auth guard runs its lookup) in the event loop's
+        # default executor, which asyncio would size by CPU count (6 threads on 2 cores):
+        # WORKER_THREADS sizes it instead, since the work is waiting on PostgreSQL and S3.
+        workers = ThreadPoolExecutor(settings.server.worker_threads, thread_name_prefix="worker")
+        asyncio.get_running_loop().set_default_executor(workers)
         made = resources or Resources.create(settings)
         app.state.services = {name: build(made) for name, build in SERVICES.items()}
         try:
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         finally:
             if resources is None:
                 made.close()
+            workers.shutdown(wait=False, cancel_futures=True)
 
     app = Litestar(
         route_handlers=[HealthController, FilesController],

@@ -203,7 +203,10 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = msgspec.field(default=1, name="WEB_CONCURRENCY")
     worker_threads: Annotated[
         int,
-        msgspec.Meta(description="Threads per process for blocking database and S3 calls", ge=1),
+        msgspec.Meta(
+            description="Threads per process that run requests' blocking database and S3 calls",
+            ge=1,
+        ),
     ] = msgspec.field(default=40, name="WORKER_THREADS")
     log_level: Annotated[
         str, msgspec.Meta(description="Log level: debug, info, warning or error")

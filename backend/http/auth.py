@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import anyio.to_thread
 from litestar import Request
+from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
@@ -27,9 +27,7 @@ async def require_api_key(
     A guard runs before the body is parsed, so callers without a key learn nothing else.
     """
     keys: KeyService = connection.app.state.services["keys"]
-    connection.state.owner_id = await anyio.to_thread.run_sync(
-        keys.authenticate, bearer_token(connection)
-    )
+    connection.state.owner_id = await sync_to_thread(keys.authenticate, bearer_token(connection))
 
 
 def provide_owner_id(request: Request[Any, Any, Any]) -> uuid.UUID:
