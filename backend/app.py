@@ -11,7 +11,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __version__
@@ -19,6 +18,7 @@ from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
 from backend.domain.uploads import UploadService
+from backend.http.docs import DOCS_PATH, swagger_ui, swagger_ui_assets
 from backend.http.files import FilesController
 from backend.http.health import HealthController
 from backend.http.problems import EXCEPTION_HANDLERS
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
                 made.close()
 
     return Litestar(
-        route_handlers=[HealthController, FilesController],
+        route_handlers=[HealthController, FilesController, swagger_ui_assets()],
         lifespan=[lifespan],
         dependencies={name: _provider(name) for name in SERVICES},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -79,8 +79,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             title="Stowage",
             version=__version__,
             description="Direct-to-S3 uploads: presigned, verified, recorded.",
-            path="/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            path=DOCS_PATH,
+            render_plugins=[swagger_ui()],
             components=Components(
                 security_schemes={
                     "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
