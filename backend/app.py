@@ -12,7 +12,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __version__
@@ -20,15 +19,15 @@ from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
 from backend.domain.uploads import UploadService
+from backend.http.bodies import REQUEST_BODY_LIMIT
 from backend.http.cors import CorsMiddleware, CorsPolicy
+from backend.http.docs import DOCS_PATH, swagger_ui, swagger_ui_assets
 from backend.http.files import FilesController
 from backend.http.health import HealthController
+from backend.http.openapi import API_DESCRIPTION
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.resources import Resources
 from backend.settings import ConfigError, Settings, load_settings
-
-REQUEST_BODY_LIMIT = 64 * 1024  # bodies are small JSON documents; file bytes never come here
-
 
 # The domain services handlers receive as typed dependencies, each built from the resources.
 SERVICES: dict[str, Callable[[Resources], object]] = {
@@ -75,7 +74,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             workers.shutdown(wait=False, cancel_futures=True)
 
     app = Litestar(
-        route_handlers=[HealthController, FilesController],
+        route_handlers=[HealthController, FilesController, swagger_ui_assets()],
         lifespan=[lifespan],
         dependencies={name: _provider(name) for name in SERVICES},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -83,9 +82,10 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         openapi_config=OpenAPIConfig(
             title="Stowage",
             version=__version__,
-            description="Direct-to-S3 uploads: presigned, verified, recorded.",
-            path="/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            description=API_DESCRIPTION,
+            use_handler_docstrings=True,
+            path=DOCS_PATH,
+            render_plugins=[swagger_ui()],
             components=Components(
                 security_schemes={
                     "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")

@@ -102,3 +102,13 @@ class DatabaseUnavailable(Unavailable):
     """The database did not answer or failed."""
 
     code = "database_unavailable"
+
+
+class NotReady(Unavailable):
+    """The readiness probe found the database or the bucket failing; `checks` says which."""
+
+    code = "not_ready"
+
+    def __init__(self, detail: str, checks: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.checks = checks or {}

@@ -7,15 +7,17 @@ declaration must mean exactly what it says, so bodies are decoded here with msgs
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 
 from backend.errors import InvalidInput, MalformedBody
 
 T = TypeVar("T")
+
+# The largest body the app reads (Litestar answers 413 past it): bodies are small JSON
+# documents, and file bytes never come here.
+REQUEST_BODY_LIMIT = 64 * 1024
 
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")
@@ -47,30 +49,3 @@ def _locate(message: str) -> tuple[str, str]:
     if not path and (named := _NAMED_FIELD.search(text)):
         path = named.group(1)  # missing or unknown field, reported at the object itself
     return (path.split("[")[0].split(".")[0] or "body"), text
-
-
-def documented_body(kind: type[Any]) -> type[Operation]:
-    """An OpenAPI operation class that shows `kind` as the JSON request body."""
-    (_ref,), components = msgspec.json.schema_components(
-        [kind], ref_template="#/components/schemas/{name}"
-    )
-    schema: Any = components[kind.__name__]
-
-    @dataclass
-    class WithJsonBody(Operation):
-        def __post_init__(self) -> None:
-            self.request_body = RequestBody(
-                required=True,
-                content={
-                    "application/json": OpenAPIMediaType(schema=Schema(**_schema_fields(schema)))
-                },
-            )
-
-    return WithJsonBody
-
-
-def _schema_fields(schema: dict[str, Any]) -> dict[str, Any]:
-    fields = {"type", "properties", "required", "title", "description", "additional_properties"}
-    renamed = {"additionalProperties": "additional_properties"}
-    result = {renamed.get(k, k): v for k, v in schema.items()}
-    return {k: v for k, v in result.items() if k in fields}

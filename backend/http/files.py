@@ -14,9 +14,19 @@ from litestar.response import Redirect
 
 from backend.domain.files import FileService
 from backend.domain.uploads import UploadService
-from backend.errors import NotFound, UploadRejected
+from backend.errors import (
+    FileNotReady,
+    InvalidInput,
+    NotFound,
+    ObjectMissing,
+    StorageUnavailable,
+    TooLarge,
+    UnsupportedContentType,
+    UploadRejected,
+)
 from backend.http.auth import provide_owner_id, require_api_key
-from backend.http.bodies import decode, documented_body
+from backend.http.bodies import decode
+from backend.http.openapi import JSON_BODY, KEY_GUARD, documented
 from backend.http.schemas import (
     DownloadOut,
     FileOut,
@@ -52,7 +62,15 @@ class FilesController(Controller):
         "/upload",
         status_code=201,
         sync_to_thread=True,
-        operation_class=documented_body(UploadRequest),
+        operation_id="requestUpload",
+        **documented(
+            *KEY_GUARD,
+            *JSON_BODY,
+            TooLarge,
+            UnsupportedContentType,
+            StorageUnavailable,
+            body=UploadRequest,
+        ),
     )
     def request_upload(
         self,
@@ -72,7 +90,13 @@ class FilesController(Controller):
         )
         return ticket_out(ticket)
 
-    @post("/{file_id:str}/confirm", status_code=200, sync_to_thread=True)
+    @post(
+        "/{file_id:str}/confirm",
+        status_code=200,
+        sync_to_thread=True,
+        operation_id="confirmUpload",
+        **documented(*KEY_GUARD, NotFound, ObjectMissing, UploadRejected, StorageUnavailable),
+    )
     def confirm(
         self,
         file_id: FromPath[str],
@@ -90,14 +114,23 @@ class FilesController(Controller):
             )
         return file_out(verdict.file)
 
-    @get("/", sync_to_thread=True)
+    @get(
+        "/",
+        sync_to_thread=True,
+        operation_id="listFiles",
+        **documented(*KEY_GUARD, InvalidInput),
+    )
     def list_files(
         self,
         owner_id: NamedDependency[uuid.UUID],
         files: NamedDependency[FileService],
         limit: Annotated[int, QueryParameter(description="Page size, 1-100")] = 50,
         cursor: Annotated[
-            str | None, QueryParameter(description="next_cursor of the previous page")
+            str | None,
+            QueryParameter(
+                description="Opaque: the next_cursor of the previous page, passed back as it "
+                "came; omit for the first page"
+            ),
         ] = None,
         status: Annotated[
             Literal["pending", "ready", "rejected"],
@@ -109,7 +142,12 @@ class FilesController(Controller):
         page = files.page(owner_id, status=status, limit=limit, cursor_token=cursor, q=q)
         return FilePage(items=[file_out(f) for f in page.items], next_cursor=page.next_cursor)
 
-    @get("/{file_id:str}", sync_to_thread=True)
+    @get(
+        "/{file_id:str}",
+        sync_to_thread=True,
+        operation_id="getFile",
+        **documented(*KEY_GUARD, NotFound),
+    )
     def get_file(
         self,
         file_id: FromPath[str],
@@ -120,7 +158,19 @@ class FilesController(Controller):
         file = files.get(owner_id, _file_id(file_id))
         return file_out(file)
 
-    @get("/{file_id:str}/download", sync_to_thread=True)
+    @get(
+        "/{file_id:str}/download",
+        sync_to_thread=True,
+        operation_id="downloadFile",
+        **documented(
+            *KEY_GUARD,
+            InvalidInput,
+            NotFound,
+            FileNotReady,
+            StorageUnavailable,
+            redirect="With `redirect=true`: the presigned URL, in Location.",
+        ),
+    )
     def download(
         self,
         file_id: FromPath[str],
@@ -131,14 +181,22 @@ class FilesController(Controller):
             QueryParameter(description="inline is honoured only for types safe to display"),
         ] = "attachment",
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
-    ) -> Response[DownloadOut] | Redirect:
+    ) -> Response[DownloadOut]:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
         download = files.download(owner_id, _file_id(file_id), disposition)
         if redirect:
+            # A Redirect is a Response too: the annotation names the 200 so the document shows
+            # its schema, and the 307 is declared in `responses`.
             return Redirect(download.url, status_code=307)
         return Response(download_out(download))
 
-    @delete("/{file_id:str}", status_code=204, sync_to_thread=True)
+    @delete(
+        "/{file_id:str}",
+        status_code=204,
+        sync_to_thread=True,
+        operation_id="deleteFile",
+        **documented(*KEY_GUARD, NotFound, StorageUnavailable),
+    )
     def delete_file(
         self,
         file_id: FromPath[str],

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from backend.domain.health import HealthService
-from backend.http.problems import Problem, problem_response
+from backend.errors import NotReady
+from backend.http.openapi import documented
 from backend.http.schemas import Health
 
 
@@ -16,18 +17,16 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
 
-    @get("/live", sync_to_thread=False)
+    @get("/live", sync_to_thread=False, operation_id="checkLiveness")
     def live(self) -> Health:
         """The process is up."""
         return Health(status="ok")
 
-    @get("/ready", sync_to_thread=True)
-    def ready(self, health: NamedDependency[HealthService]) -> Response[Health] | Response[Problem]:
+    @get("/ready", sync_to_thread=True, operation_id="checkReadiness", **documented(NotReady))
+    def ready(self, health: NamedDependency[HealthService]) -> Health:
         """The database and the bucket answer; 503 naming the one that does not."""
         checks = health.checks()
         if all(value == "ok" for value in checks.values()):
-            return Response(Health(status="ok", checks=checks))
+            return Health(status="ok", checks=checks)
         failing = ", ".join(name for name, value in checks.items() if value != "ok")
-        return problem_response(
-            503, "not_ready", f"Not ready: {failing} unavailable.", checks=checks
-        )
+        raise NotReady(f"Not ready: {failing} unavailable.", checks)

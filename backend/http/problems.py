@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
@@ -28,7 +28,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.Unavailable: 503,
 }
 
-_CODE_BY_HTTP_STATUS = {
+CODE_BY_HTTP_STATUS = {
     400: "bad_request",
     401: "not_authenticated",
     403: "forbidden",
@@ -43,14 +43,33 @@ _CODE_BY_HTTP_STATUS = {
 class Problem(msgspec.Struct, omit_defaults=True):
     """RFC 9457 problem details, plus `code` (stable, machine-readable) and field `errors`."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[dict[str, str]] = []
-    mismatches: list[dict[str, str]] = []
-    checks: dict[str, str] = {}
+    type: Annotated[str, msgspec.Meta(description="urn:stowage:problem:<code>")]
+    title: Annotated[str, msgspec.Meta(description="The HTTP status phrase")]
+    status: Annotated[int, msgspec.Meta(description="The HTTP status")]
+    detail: Annotated[str, msgspec.Meta(description="What happened, for people")]
+    # Deliberately no enum: new codes must not break clients generated from this document.
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            description="Stable, machine-readable reason to branch on; each response lists "
+            "the codes it can carry"
+        ),
+    ]
+    errors: Annotated[
+        list[dict[str, str]],
+        msgspec.Meta(description="invalid_input: one {field, message} per field that broke a rule"),
+    ] = []
+    mismatches: Annotated[
+        list[dict[str, str]],
+        msgspec.Meta(
+            description="upload_rejected: one {field, declared, received} per difference; "
+            "field is size, content_type or sha256"
+        ),
+    ] = []
+    checks: Annotated[
+        dict[str, str],
+        msgspec.Meta(description='not_ready: "ok" or what is wrong, for database and storage'),
+    ] = {}
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> Problem:
@@ -67,7 +86,12 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Problem:
 
 def status_for(error: errors.DomainError) -> int:
     """The HTTP status of a domain error: the entry of its nearest mapped ancestor."""
-    for cls in type(error).__mro__:
+    return status_of(type(error))
+
+
+def status_of(kind: type[errors.DomainError]) -> int:
+    """The HTTP status of a kind of domain error (what status_for answers for its instances)."""
+    for cls in kind.__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
     return 500
@@ -109,12 +133,14 @@ def domain_error_handler(
     if isinstance(exc, errors.InvalidInput):
         field_errors = [{"field": exc.field, "message": exc.reason}]
     mismatches = exc.mismatches if isinstance(exc, errors.UploadRejected) else None
+    checks = exc.checks if isinstance(exc, errors.NotReady) else None
     return problem_response(
         status,
         exc.code,
         exc.detail,
         field_errors=field_errors,
         mismatches=mismatches,
+        checks=checks,
         headers=headers,
     )
 
@@ -136,7 +162,7 @@ def http_exception_handler(
 ) -> Response[Problem]:
     """Litestar's own HTTP errors (unknown route, wrong method, ...) as problems."""
     status = exc.status_code
-    code = _CODE_BY_HTTP_STATUS.get(status, "error" if status < 500 else "internal_error")
+    code = CODE_BY_HTTP_STATUS.get(status, "error" if status < 500 else "internal_error")
     detail = exc.detail if status < 500 else "The service failed to handle this request."
     return problem_response(status, code, detail, headers=exc.headers)
 

@@ -77,7 +77,13 @@ class FilePage(msgspec.Struct):
     """One page of a listing; pass `next_cursor` back as `cursor` for the next one."""
 
     items: list[FileOut]
-    next_cursor: str | None
+    next_cursor: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Opaque: pass it back as `cursor` unchanged, never parse or build one; "
+            "null on the last page"
+        ),
+    ]
 
 
 class DownloadOut(msgspec.Struct):

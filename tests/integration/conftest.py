@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
+from botocore.credentials import CredentialResolver
 from litestar import Litestar
 from litestar.testing import TestClient
 from mypy_boto3_s3 import S3Client
@@ -73,12 +76,12 @@ def settings(
 @pytest.fixture
 def make_app(
     boto_session: boto3.session.Session,
-) -> Iterator[Callable[[Settings], Litestar]]:
-    """Build apps on given settings; their resources are closed after the test."""
+) -> Iterator[Callable[..., Litestar]]:
+    """Build apps on given settings (and boto3 session); their resources are closed after."""
     made: list[Resources] = []
 
-    def make(settings: Settings) -> Litestar:
-        resources = Resources.create(settings, boto_session)
+    def make(settings: Settings, session: boto3.session.Session = boto_session) -> Litestar:
+        resources = Resources.create(settings, session)
         made.append(resources)
         return create_app(settings, resources)
 
@@ -88,7 +91,7 @@ def make_app(
 
 
 @pytest.fixture
-def app(make_app: Callable[[Settings], Litestar], settings: Settings) -> Litestar:
+def app(make_app: Callable[..., Litestar], settings: Settings) -> Litestar:
     """The app on the test settings."""
     return make_app(settings)
 
@@ -102,7 +105,7 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
 
 @pytest.fixture
 def api_with(
-    make_app: Callable[[Settings], Litestar],
+    make_app: Callable[..., Litestar],
     settings: Settings,
     make_key: Callable[[str], str],
 ) -> Iterator[Callable[..., Api]]:
@@ -114,6 +117,53 @@ def api_with(
             return Api(stack.enter_context(TestClient(app)), make_key("alice"))
 
         yield make
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # nothing listens here once the socket is closed
+
+
+@pytest.fixture
+def no_storage(
+    make_app: Callable[..., Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the same database, with an S3 endpoint where nothing answers."""
+    broken = replace_settings(
+        settings,
+        s3_endpoint_url=f"http://127.0.0.1:{_closed_port()}",
+        s3_connect_timeout_seconds=0.5,
+        s3_read_timeout_seconds=0.5,
+    )
+    with TestClient(make_app(broken)) as http:
+        yield http
+
+
+@pytest.fixture
+def no_database(
+    make_app: Callable[..., Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the real bucket, with a database URL where nothing answers."""
+    broken = replace_settings(
+        settings, database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/nowhere"
+    )
+    with TestClient(make_app(broken)) as http:
+        yield http
+
+
+@pytest.fixture
+def no_credentials(
+    make_app: Callable[..., Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the same database and bucket, with no S3 credentials to sign with."""
+    anonymous = botocore.session.get_session()
+    # No provider at all: neither the environment nor ~/.aws nor instance metadata is asked.
+    anonymous.register_component("credential_provider", CredentialResolver(providers=[]))
+    session = boto3.session.Session(botocore_session=anonymous, region_name="us-east-1")
+    with TestClient(make_app(settings, session)) as http:
+        yield http
 
 
 @pytest.fixture

@@ -2,51 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterator
-
-import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from mypy_boto3_s3 import S3Client
 
 from backend.settings import Settings
-from tests.configuration import replace_settings
 from tests.integration.api import Api, post_form
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port  # nothing listens here once the socket is closed
-
-
-@pytest.fixture
-def no_storage(
-    make_app: Callable[[Settings], Litestar], settings: Settings
-) -> Iterator[TestClient[Litestar]]:
-    """The app on the same database, with an S3 endpoint where nothing answers."""
-    broken = replace_settings(
-        settings,
-        s3_endpoint_url=f"http://127.0.0.1:{_closed_port()}",
-        s3_connect_timeout_seconds=0.5,
-        s3_read_timeout_seconds=0.5,
-    )
-    with TestClient(make_app(broken)) as http:
-        yield http
-
-
-@pytest.fixture
-def no_database(
-    make_app: Callable[[Settings], Litestar], settings: Settings
-) -> Iterator[TestClient[Litestar]]:
-    """The app on the real bucket, with a database URL where nothing answers."""
-    broken = replace_settings(
-        settings, database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/nowhere"
-    )
-    with TestClient(make_app(broken)) as http:
-        yield http
 
 
 def test_confirm_without_storage_is_503_and_the_file_stays_pending(

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from backend.app import create_app
+from backend.resources import Resources
+from tests.configuration import settings_from
 
 
 def _isolate_from_local_aws_config(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
@@ -51,3 +58,17 @@ def boto_session(tmp_path_factory: pytest.TempPathFactory) -> boto3.session.Sess
         )
         session.client("s3")  # read (empty) config and the S3 model while isolated
     return session
+
+
+@pytest.fixture
+def offline_client(
+    boto_session: boto3.session.Session, tmp_path: Path
+) -> Iterator[TestClient[Litestar]]:
+    """The app on settings it never uses: for pages that need neither database nor bucket."""
+    settings = settings_from(database_url=f"sqlite:///{tmp_path / 'unused.db'}", s3_bucket="unused")
+    resources = Resources.create(settings, boto_session)
+    try:
+        with TestClient(create_app(settings, resources)) as client:
+            yield client
+    finally:
+        resources.close()

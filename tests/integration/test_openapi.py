@@ -1,0 +1,231 @@
+"""The OpenAPI document is honest: it lists every answer the API gives, and only those.
+
+Each row of ANSWERS makes one operation answer one way, against the real app on PostgreSQL and
+SeaweedFS, or on an app whose bucket, database or S3 credentials are missing. Every answer
+seen must be in the document, with a body its schema accepts; every answer in the document
+must be a row, so it is one the API really gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+from litestar import Litestar
+from litestar.testing import TestClient
+from mypy_boto3_s3 import S3Client
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from backend.settings import Settings
+from tests.integration.api import Api, post_form
+
+PROBLEM = "application/problem+json"
+UPLOAD = {"filename": "a.txt", "content_type": "text/plain", "size": 3}
+
+
+@dataclass
+class World:
+    """What a row needs: the healthy API for setting up, and the API the request goes through."""
+
+    ok: Api
+    via: Api
+    s3: S3Client
+    bucket: str
+
+    def no_key(self, method: str, path: str) -> httpx.Response:
+        return self.via.http.request(method, path)
+
+    def pending(self) -> str:
+        """A file announced but never sent."""
+        return str(self.ok.request_upload(b"abc").json()["file_id"])
+
+    def sent(self) -> str:
+        """A file whose bytes are in the bucket, not yet confirmed."""
+        ticket = self.ok.request_upload(b"abc").json()
+        assert post_form(ticket["upload"], b"abc").status_code == 204
+        return str(ticket["file_id"])
+
+    def differing(self) -> str:
+        """A file whose object was replaced behind the policy's back by other bytes."""
+        ticket = self.ok.request_upload(b"abc", sha256=hashlib.sha256(b"abc").hexdigest()).json()
+        key = ticket["upload"]["fields"]["key"]
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"xyz", ContentType="text/plain")
+        return str(ticket["file_id"])
+
+    def ready(self) -> str:
+        """A confirmed file."""
+        return str(self.ok.upload(b"abc")["file_id"])
+
+
+@dataclass(frozen=True)
+class Row:
+    """One answer an operation gives: (status, code) when `send` runs through app `via`."""
+
+    operation: str
+    status: int
+    code: str | None
+    send: Callable[[World], httpx.Response]
+    via: str = "api"  # or the fixture of a broken app: no_storage, no_database, no_credentials
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.status} {self.code or ''}".strip()
+
+
+def _upload(**fields: Any) -> Callable[[World], httpx.Response]:
+    return lambda w: w.via.request("POST", "/files/upload", json={**UPLOAD, **fields})
+
+
+UNKNOWN = uuid.UUID(int=1)
+UPLOAD_OP = "POST /files/upload"
+CONFIRM = "POST /files/{file_id}/confirm"
+LIST = "GET /files"
+GET = "GET /files/{file_id}"
+DOWNLOAD = "GET /files/{file_id}/download"
+DELETE = "DELETE /files/{file_id}"
+
+ANSWERS = [
+    Row(UPLOAD_OP, 201, None, _upload()),
+    Row(UPLOAD_OP, 400, "malformed_json", lambda w: w.via.request(
+        "POST", "/files/upload", content=b'{"filename": ',
+        headers={"content-type": "application/json"})),
+    Row(UPLOAD_OP, 401, "not_authenticated", lambda w: w.no_key("POST", "/files/upload")),
+    Row(UPLOAD_OP, 413, "file_too_large", _upload(size=6 * 1024**3)),
+    Row(UPLOAD_OP, 413, "request_too_large", _upload(filename="a" * 70_000)),
+    Row(UPLOAD_OP, 415, "unsupported_content_type", _upload(content_type="text/html")),
+    Row(UPLOAD_OP, 422, "invalid_input", _upload(size=-1)),
+    Row(UPLOAD_OP, 503, "storage_unavailable", _upload(), via="no_credentials"),
+    Row(UPLOAD_OP, 503, "database_unavailable", _upload(), via="no_database"),
+
+    Row(CONFIRM, 200, None, lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm")),
+    Row(CONFIRM, 401, "not_authenticated", lambda w: w.no_key("POST", f"/files/{UNKNOWN}/confirm")),
+    Row(CONFIRM, 404, "not_found", lambda w: w.via.request("POST", f"/files/{UNKNOWN}/confirm")),
+    Row(CONFIRM, 409, "object_missing",
+        lambda w: w.via.request("POST", f"/files/{w.pending()}/confirm")),
+    Row(CONFIRM, 422, "upload_rejected",
+        lambda w: w.via.request("POST", f"/files/{w.differing()}/confirm")),
+    Row(CONFIRM, 503, "storage_unavailable",
+        lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm"), via="no_storage"),
+    Row(CONFIRM, 503, "database_unavailable",
+        lambda w: w.via.request("POST", f"/files/{UNKNOWN}/confirm"), via="no_database"),
+
+    Row(LIST, 200, None, lambda w: w.via.request("GET", "/files")),
+    Row(LIST, 401, "not_authenticated", lambda w: w.no_key("GET", "/files")),
+    Row(LIST, 422, "invalid_input", lambda w: w.via.request("GET", "/files?limit=0")),
+    Row(LIST, 503, "database_unavailable", lambda w: w.via.request("GET", "/files"),
+        via="no_database"),
+
+    Row(GET, 200, None, lambda w: w.via.request("GET", f"/files/{w.ready()}")),
+    Row(GET, 401, "not_authenticated", lambda w: w.no_key("GET", f"/files/{UNKNOWN}")),
+    Row(GET, 404, "not_found", lambda w: w.via.request("GET", f"/files/{UNKNOWN}")),
+    Row(GET, 503, "database_unavailable", lambda w: w.via.request("GET", f"/files/{UNKNOWN}"),
+        via="no_database"),
+
+    Row(DOWNLOAD, 200, None, lambda w: w.via.request("GET", f"/files/{w.ready()}/download")),
+    Row(DOWNLOAD, 307, None, lambda w: w.via.request(
+        "GET", f"/files/{w.ready()}/download?redirect=true", follow_redirects=False)),
+    Row(DOWNLOAD, 401, "not_authenticated",
+        lambda w: w.no_key("GET", f"/files/{UNKNOWN}/download")),
+    Row(DOWNLOAD, 404, "not_found", lambda w: w.via.request("GET", f"/files/{UNKNOWN}/download")),
+    Row(DOWNLOAD, 409, "file_not_ready",
+        lambda w: w.via.request("GET", f"/files/{w.pending()}/download")),
+    Row(DOWNLOAD, 422, "invalid_input",
+        lambda w: w.via.request("GET", f"/files/{w.ready()}/download?disposition=evil")),
+    Row(DOWNLOAD, 503, "storage_unavailable",
+        lambda w: w.via.request("GET", f"/files/{w.ready()}/download"), via="no_credentials"),
+    Row(DOWNLOAD, 503, "database_unavailable",
+        lambda w: w.via.request("GET", f"/files/{UNKNOWN}/download"), via="no_database"),
+
+    Row(DELETE, 204, None, lambda w: w.via.request("DELETE", f"/files/{w.ready()}")),
+    Row(DELETE, 401, "not_authenticated", lambda w: w.no_key("DELETE", f"/files/{UNKNOWN}")),
+    Row(DELETE, 404, "not_found", lambda w: w.via.request("DELETE", f"/files/{UNKNOWN}")),
+    Row(DELETE, 503, "storage_unavailable",
+        lambda w: w.via.request("DELETE", f"/files/{w.ready()}"), via="no_storage"),
+    Row(DELETE, 503, "database_unavailable",
+        lambda w: w.via.request("DELETE", f"/files/{UNKNOWN}"), via="no_database"),
+
+    Row("GET /health/live", 200, None, lambda w: w.via.http.get("/health/live")),
+    Row("GET /health/ready", 200, None, lambda w: w.via.http.get("/health/ready")),
+    Row("GET /health/ready", 503, "not_ready", lambda w: w.via.http.get("/health/ready"),
+        via="no_storage"),
+]  # fmt: skip
+
+
+def documented_answers(document: dict[str, Any]) -> set[tuple[str, int, str | None]]:
+    """(operation, status, code) for every answer the document lists; code None for successes."""
+    answers: set[tuple[str, int, str | None]] = set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            name = f"{method.upper()} {path}"
+            for status, response in operation["responses"].items():
+                problem = (response.get("content") or {}).get(PROBLEM)
+                codes = list(problem["examples"]) if problem else [None]
+                answers |= {(name, int(status), code) for code in codes}
+    return answers
+
+
+def _body_schema(document: dict[str, Any], operation: str, status: int, media: str) -> Any:
+    method, path = operation.split(" ", 1)
+    response = document["paths"][path][method.lower()]["responses"][str(status)]
+    return response["content"][media]["schema"]
+
+
+def _assert_conforms(document: dict[str, Any], schema: dict[str, Any], body: Any) -> None:
+    """The body is valid against a schema of the document, its $refs resolved in the document."""
+    ref = schema.get("$ref", "")
+    assert ref.startswith("#/"), schema  # bodies are named components (tests/unit checks)
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:stowage:openapi", Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    validator = Draft202012Validator({"$ref": f"urn:stowage:openapi{ref}"}, registry=registry)
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(body)]
+    assert errors == [], body
+
+
+@pytest.fixture
+def document(client: TestClient[Litestar]) -> dict[str, Any]:
+    """The OpenAPI document as the app serves it."""
+    served: dict[str, Any] = client.get("/docs/openapi.json").json()
+    return served
+
+
+@pytest.mark.parametrize("row", ANSWERS, ids=str)
+def test_every_answer_the_api_gives_is_documented(
+    row: Row,
+    request: pytest.FixtureRequest,
+    api: Api,
+    s3: S3Client,
+    settings: Settings,
+    document: dict[str, Any],
+) -> None:
+    via = api if row.via == "api" else Api(request.getfixturevalue(row.via), api.key)
+
+    response = row.send(World(api, via, s3, settings.storage.bucket))
+
+    assert response.status_code == row.status, response.text
+    if row.code is not None:
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["code"] == row.code
+    assert (row.operation, row.status, row.code) in documented_answers(document), (
+        f"{row.operation} answers {row.status} {row.code or ''}, which the OpenAPI document "
+        "does not list"
+    )
+    if response.content:
+        media = response.headers["content-type"].split(";")[0]
+        schema = _body_schema(document, row.operation, row.status, media)
+        _assert_conforms(document, schema, response.json())
+    if 300 <= row.status < 400:
+        assert response.headers["location"]
+
+
+def test_the_document_lists_no_answer_the_api_does_not_give(document: dict[str, Any]) -> None:
+    # Each row is shown above to really happen, so an answer without a row is fiction.
+    observed = {(row.operation, row.status, row.code) for row in ANSWERS}
+
+    assert documented_answers(document) - observed == set()
