@@ -75,3 +75,25 @@ def put_body(
 def send_bytes(upload: dict[str, Any], body: bytes) -> httpx.Response:
     """Send bytes with whichever presigned request the API handed out."""
     return put_body(upload, body) if upload["method"] == "PUT" else post_form(upload, body)
+
+
+def announce(api: Api, body: bytes, *, sha256: bool = True, **fields: Any) -> dict[str, Any]:
+    """Announce `body` (with its SHA-256 unless told not to); the ticket."""
+    if sha256:
+        fields["sha256"] = hashlib.sha256(body).hexdigest()
+    response = api.request_upload(body, **fields)
+    assert response.status_code == 201, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+def assert_refused_by_s3(response: httpx.Response) -> None:
+    """S3 answered the upload with a refusal (400 or 403), not a success."""
+    assert response.status_code in {400, 403}, (response.status_code, response.text)
+
+
+def assert_never_ready(api: Api, file_id: str) -> None:
+    """Nothing arrived for the file: confirm says so and it stays pending."""
+    confirmed = api.request("POST", f"/files/{file_id}/confirm")
+    assert confirmed.status_code == 409, confirmed.text
+    assert api.request("GET", f"/files/{file_id}").json()["status"] == "pending"

@@ -11,28 +11,19 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from tests.integration.api import Api, put_body
+from tests.integration.api import (
+    Api,
+    announce,
+    assert_never_ready,
+    assert_refused_by_s3,
+    put_body,
+)
 
 BODY = b"bytes sent as the request body"
 
 
-def _ticket(api: Api, *, sha256: bool = True, **fields: Any) -> dict[str, Any]:
-    if sha256:
-        fields["sha256"] = hashlib.sha256(BODY).hexdigest()
-    response = api.request_upload(BODY, method="PUT", **fields)
-    assert response.status_code == 201, response.text
-    ticket: dict[str, Any] = response.json()
-    return ticket
-
-
-def _assert_refused(response: httpx.Response) -> None:
-    assert response.status_code in {400, 403}, (response.status_code, response.text)
-
-
-def _assert_never_ready(api: Api, file_id: str) -> None:
-    confirmed = api.request("POST", f"/files/{file_id}/confirm")
-    assert confirmed.status_code == 409, confirmed.text
-    assert api.request("GET", f"/files/{file_id}").json()["status"] == "pending"
+def _ticket(api: Api, *, sha256: bool = True) -> dict[str, Any]:
+    return announce(api, BODY, sha256=sha256, method="PUT")
 
 
 def test_a_put_upload_is_confirmed_and_downloads_the_same_bytes(api: Api) -> None:
@@ -71,50 +62,50 @@ WITH_AND_WITHOUT_SHA256 = pytest.mark.parametrize(
 @WITH_AND_WITHOUT_SHA256
 def test_s3_refuses_a_put_larger_than_declared(api: Api, sha256: bool) -> None:
     ticket = _ticket(api, sha256=sha256)
-    _assert_refused(put_body(ticket["upload"], BODY + b"!"))
-    _assert_never_ready(api, ticket["file_id"])
+    assert_refused_by_s3(put_body(ticket["upload"], BODY + b"!"))
+    assert_never_ready(api, ticket["file_id"])
 
 
 @WITH_AND_WITHOUT_SHA256
 def test_s3_refuses_a_put_smaller_than_declared(api: Api, sha256: bool) -> None:
     ticket = _ticket(api, sha256=sha256)
-    _assert_refused(put_body(ticket["upload"], BODY[:-1]))
-    _assert_never_ready(api, ticket["file_id"])
+    assert_refused_by_s3(put_body(ticket["upload"], BODY[:-1]))
+    assert_never_ready(api, ticket["file_id"])
 
 
 def test_s3_refuses_a_put_with_another_content_type(api: Api) -> None:
     ticket = _ticket(api)
-    _assert_refused(put_body(ticket["upload"], BODY, headers={"Content-Type": "text/html"}))
-    _assert_never_ready(api, ticket["file_id"])
+    assert_refused_by_s3(put_body(ticket["upload"], BODY, headers={"Content-Type": "text/html"}))
+    assert_never_ready(api, ticket["file_id"])
 
 
 def test_s3_refuses_other_bytes_than_the_declared_sha256(api: Api) -> None:
     ticket = _ticket(api)
-    _assert_refused(put_body(ticket["upload"], BODY.upper()))
-    _assert_never_ready(api, ticket["file_id"])
+    assert_refused_by_s3(put_body(ticket["upload"], BODY.upper()))
+    assert_never_ready(api, ticket["file_id"])
 
 
 def test_s3_refuses_a_put_that_leaves_out_the_signed_checksum(api: Api) -> None:
     ticket = _ticket(api)
     upload = {**ticket["upload"], "headers": dict(ticket["upload"]["headers"])}
     del upload["headers"]["x-amz-checksum-sha256"]
-    _assert_refused(put_body(upload, BODY))
-    _assert_never_ready(api, ticket["file_id"])
+    assert_refused_by_s3(put_body(upload, BODY))
+    assert_never_ready(api, ticket["file_id"])
 
 
 def test_s3_refuses_a_put_to_another_key(api: Api) -> None:
     ticket = _ticket(api)
     parts = urlparse(ticket["upload"]["url"])
     elsewhere = {**ticket["upload"], "url": parts._replace(path=parts.path + "-x").geturl()}
-    _assert_refused(put_body(elsewhere, BODY))
-    _assert_never_ready(api, ticket["file_id"])
+    assert_refused_by_s3(put_body(elsewhere, BODY))
+    assert_never_ready(api, ticket["file_id"])
 
 
 def test_s3_refuses_an_expired_put(api_with: Callable[..., Api]) -> None:
     api = api_with(upload_url_ttl_seconds=1)
     ticket = _ticket(api)
     time.sleep(2.5)
-    _assert_refused(put_body(ticket["upload"], BODY))
+    assert_refused_by_s3(put_body(ticket["upload"], BODY))
     confirmed = api.request("POST", f"/files/{ticket['file_id']}/confirm")
     assert confirmed.status_code == 409
     assert "expired" in confirmed.json()["detail"]

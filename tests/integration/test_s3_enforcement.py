@@ -6,7 +6,6 @@ moto accepts all of these, which is why they run against SeaweedFS.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -17,28 +16,19 @@ import httpx
 import pytest
 
 from backend.settings import Settings
-from tests.integration.api import Api, post_form
+from tests.integration.api import (
+    Api,
+    announce,
+    assert_never_ready,
+    assert_refused_by_s3,
+    post_form,
+)
 
 BODY = b"exactly these bytes"
 
 
-def _assert_refused(response: httpx.Response) -> None:
-    assert response.status_code in {400, 403}, (response.status_code, response.text)
-
-
-def _assert_never_ready(api: Api, file_id: str) -> None:
-    confirmed = api.request("POST", f"/files/{file_id}/confirm")
-    assert confirmed.status_code == 409, confirmed.text  # nothing arrived
-    assert api.request("GET", f"/files/{file_id}").json()["status"] == "pending"
-
-
-def _ticket(api: Api, *, sha256: bool = True, **fields: Any) -> dict[str, Any]:
-    if sha256:
-        fields["sha256"] = hashlib.sha256(BODY).hexdigest()
-    response = api.request_upload(BODY, **fields)
-    assert response.status_code == 201, response.text
-    ticket: dict[str, Any] = response.json()
-    return ticket
+def _ticket(api: Api, *, sha256: bool = True) -> dict[str, Any]:
+    return announce(api, BODY, sha256=sha256)
 
 
 # Without a declared SHA-256 only the policy's content-length-range stands between a wrong
@@ -52,15 +42,15 @@ WITH_AND_WITHOUT_SHA256 = pytest.mark.parametrize(
 def test_s3_refuses_a_body_larger_than_declared(api: Api, sha256: bool) -> None:
     ticket = _ticket(api, sha256=sha256)
     response = post_form(ticket["upload"], BODY + b"!")
-    _assert_refused(response)
-    _assert_never_ready(api, str(ticket["file_id"]))
+    assert_refused_by_s3(response)
+    assert_never_ready(api, str(ticket["file_id"]))
 
 
 @WITH_AND_WITHOUT_SHA256
 def test_s3_refuses_a_body_smaller_than_declared(api: Api, sha256: bool) -> None:
     ticket = _ticket(api, sha256=sha256)
-    _assert_refused(post_form(ticket["upload"], BODY[:-1]))
-    _assert_never_ready(api, str(ticket["file_id"]))
+    assert_refused_by_s3(post_form(ticket["upload"], BODY[:-1]))
+    assert_never_ready(api, str(ticket["file_id"]))
 
 
 def test_a_form_without_sha256_takes_exactly_the_declared_size(api: Api) -> None:
@@ -77,8 +67,8 @@ def test_s3_refuses_a_changed_key(api: Api) -> None:
     upload = ticket["upload"]
     key = upload["fields"]["key"]
     response = post_form(upload, BODY, fields={"key": key + "-elsewhere"})
-    _assert_refused(response)
-    _assert_never_ready(api, str(ticket["file_id"]))
+    assert_refused_by_s3(response)
+    assert_never_ready(api, str(ticket["file_id"]))
 
 
 def test_s3_refuses_a_changed_content_type(api: Api) -> None:
@@ -89,15 +79,15 @@ def test_s3_refuses_a_changed_content_type(api: Api) -> None:
         fields={"Content-Type": "text/html"},
         content_type="text/html",
     )
-    _assert_refused(response)
-    _assert_never_ready(api, str(ticket["file_id"]))
+    assert_refused_by_s3(response)
+    assert_never_ready(api, str(ticket["file_id"]))
 
 
 def test_s3_refuses_bytes_that_do_not_match_the_declared_sha256(api: Api) -> None:
     ticket = _ticket(api)
     same_length_other_bytes = BODY.upper()
-    _assert_refused(post_form(ticket["upload"], same_length_other_bytes))
-    _assert_never_ready(api, str(ticket["file_id"]))
+    assert_refused_by_s3(post_form(ticket["upload"], same_length_other_bytes))
+    assert_never_ready(api, str(ticket["file_id"]))
 
 
 def test_s3_refuses_a_tampered_signature(api: Api) -> None:
@@ -105,15 +95,15 @@ def test_s3_refuses_a_tampered_signature(api: Api) -> None:
     signature = ticket["upload"]["fields"]["x-amz-signature"]
     tampered = ("0" if signature[0] != "0" else "1") + signature[1:]
     response = post_form(ticket["upload"], BODY, fields={"x-amz-signature": tampered})
-    _assert_refused(response)
-    _assert_never_ready(api, str(ticket["file_id"]))
+    assert_refused_by_s3(response)
+    assert_never_ready(api, str(ticket["file_id"]))
 
 
 def test_s3_refuses_an_expired_form(api_with: Callable[..., Api]) -> None:
     api = api_with(upload_url_ttl_seconds=1)
     ticket = _ticket(api)
     time.sleep(2.5)
-    _assert_refused(post_form(ticket["upload"], BODY))
+    assert_refused_by_s3(post_form(ticket["upload"], BODY))
     confirmed = api.request("POST", f"/files/{ticket['file_id']}/confirm")
     assert confirmed.status_code == 409
     assert "expired" in confirmed.json()["detail"]
