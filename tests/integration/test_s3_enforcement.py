@@ -22,6 +22,7 @@ from tests.integration.api import (
     assert_never_ready,
     assert_refused_by_s3,
     post_form,
+    send_bytes,
 )
 
 BODY = b"exactly these bytes"
@@ -99,11 +100,12 @@ def test_s3_refuses_a_tampered_signature(api: Api) -> None:
     assert_never_ready(api, str(ticket["file_id"]))
 
 
-def test_s3_refuses_an_expired_form(api_with: Callable[..., Api]) -> None:
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_s3_refuses_an_expired_upload(api_with: Callable[..., Api], method: str) -> None:
     api = api_with(upload_url_ttl_seconds=1)
-    ticket = _ticket(api)
+    ticket = announce(api, BODY, method=method)
     time.sleep(2.5)
-    assert_refused_by_s3(post_form(ticket["upload"], BODY))
+    assert_refused_by_s3(send_bytes(ticket["upload"], BODY))
     confirmed = api.request("POST", f"/files/{ticket['file_id']}/confirm")
     assert confirmed.status_code == 409
     assert "expired" in confirmed.json()["detail"]
