@@ -19,6 +19,7 @@ from backend.errors import (
     InvalidInput,
     NotFound,
     ObjectMissing,
+    StorageBusy,
     StorageUnavailable,
     TooLarge,
     UnsupportedContentType,
@@ -95,7 +96,9 @@ class FilesController(Controller):
         status_code=200,
         sync_to_thread=True,
         operation_id="confirmUpload",
-        **documented(*KEY_GUARD, NotFound, ObjectMissing, UploadRejected, StorageUnavailable),
+        **documented(
+            *KEY_GUARD, NotFound, ObjectMissing, UploadRejected, StorageUnavailable, StorageBusy
+        ),
     )
     def confirm(
         self,
@@ -195,7 +198,7 @@ class FilesController(Controller):
         status_code=204,
         sync_to_thread=True,
         operation_id="deleteFile",
-        **documented(*KEY_GUARD, NotFound, StorageUnavailable),
+        **documented(*KEY_GUARD, NotFound, StorageUnavailable, StorageBusy),
     )
     def delete_file(
         self,

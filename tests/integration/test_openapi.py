@@ -72,7 +72,8 @@ class Row:
     status: int
     code: str | None
     send: Callable[[World], httpx.Response]
-    via: str = "api"  # or the fixture of a broken app: no_storage, no_database, no_credentials
+    # Or the fixture of a broken app: no_storage, storage_busy, no_database, no_credentials.
+    via: str = "api"
 
     def __str__(self) -> str:
         return f"{self.operation} {self.status} {self.code or ''}".strip()
@@ -112,6 +113,8 @@ ANSWERS = [
         lambda w: w.via.request("POST", f"/files/{w.differing()}/confirm")),
     Row(CONFIRM, 503, "storage_unavailable",
         lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm"), via="no_storage"),
+    Row(CONFIRM, 503, "storage_busy",
+        lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm"), via="storage_busy"),
     Row(CONFIRM, 503, "database_unavailable",
         lambda w: w.via.request("POST", f"/files/{UNKNOWN}/confirm"), via="no_database"),
 
@@ -147,6 +150,8 @@ ANSWERS = [
     Row(DELETE, 404, "not_found", lambda w: w.via.request("DELETE", f"/files/{UNKNOWN}")),
     Row(DELETE, 503, "storage_unavailable",
         lambda w: w.via.request("DELETE", f"/files/{w.ready()}"), via="no_storage"),
+    Row(DELETE, 503, "storage_busy",
+        lambda w: w.via.request("DELETE", f"/files/{w.ready()}"), via="storage_busy"),
     Row(DELETE, 503, "database_unavailable",
         lambda w: w.via.request("DELETE", f"/files/{UNKNOWN}"), via="no_database"),
 
