@@ -76,7 +76,7 @@ export class FileList {
     cell(tr, DATE.format(new Date(file.confirmed_at || file.created_at)), "date");
     const actions = cell(tr, "", "actions");
     if (file.status === "ready") {
-      actions.append(button("Download", "", () => this.download(file)));
+      actions.append(button("Download", "small", () => this.download(file)));
     }
     actions.append(deleteButton(() => this.remove(file, tr)));
     return tr;
