@@ -195,3 +195,22 @@ def test_the_page_the_api_serves_itself_works_under_its_content_security_policy(
     assert blocked == "TypeError"
     assert page_problems, "the browser reports the violation"
     page_problems.clear()
+
+
+def test_the_readmes_fetch_snippet_uploads_from_another_origin(web: WebStack, page: Page) -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("<!-- snippet: fetch -->\n```js\n", 1)[1].split("```", 1)[0]
+    page.goto(web.page_url)
+
+    confirmed = page.evaluate(
+        f"""async ({{ api, token }}) => {{
+            {snippet}
+            const file = new File(["hello, stowage\\n"], "hello.txt", {{ type: "text/plain" }});
+            return upload(api, token, file);
+        }}""",
+        {"api": web.api_url, "token": web.key},
+    )
+
+    assert confirmed["status"] == "ready"
+    assert confirmed["filename"] == "hello.txt"
+    assert confirmed["size"] == len(b"hello, stowage\n")
