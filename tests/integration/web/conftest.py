@@ -42,16 +42,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
+# Why the browser tests cannot run here, if they cannot: each module skips itself with it, so a
+# run without Chromium says so in one line per module, not one per test.
+WHY_NO_BROWSER = (
+    None
+    if Path(CHROMIUM).is_file()
+    else f"browser tests need Chromium at {CHROMIUM}: apt-get install chromium "
+    "(scripts/test does, as root), or set STOWAGE_CHROMIUM"
+)
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Headless Chromium for the whole run; skips the test when there is none."""
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(
-            f"browser tests need Chromium at {CHROMIUM}: apt-get install chromium "
-            "(scripts/test does, as root), or set STOWAGE_CHROMIUM"
-        )
+    if WHY_NO_BROWSER:
+        pytest.skip(WHY_NO_BROWSER)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

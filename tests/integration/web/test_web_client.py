@@ -10,7 +10,10 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.integration.api import post_form
-from tests.integration.web.conftest import WebStack
+from tests.integration.web.conftest import WHY_NO_BROWSER, WebStack
+
+if WHY_NO_BROWSER:
+    pytest.skip(WHY_NO_BROWSER, allow_module_level=True)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
