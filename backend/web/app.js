@@ -40,6 +40,9 @@ async function signIn(apiUrl, credential) {
 }
 
 function signOut(message = "") {
+  // Uploads under way go with the credential they were using.
+  for (const row of queue.splice(0)) row.finish("cancelled", "Cancelled");
+  for (const row of active) row.controller.abort();
   session = null;
   sessionStorage.removeItem(CREDENTIAL);
   $("credential").value = "";
@@ -99,6 +102,7 @@ dropZone.addEventListener("drop", (event) => {
 // --- Uploading, a few at a time ----------------------------------------------------------
 
 const queue = [];
+const active = new Set();
 let running = 0;
 
 function enqueue(chosen) {
@@ -110,7 +114,9 @@ function pump() {
   while (running < PARALLEL_UPLOADS && queue.length) {
     const row = queue.shift();
     running += 1;
+    active.add(row);
     row.run().finally(() => {
+      active.delete(row);
       running -= 1;
       pump();
     });
