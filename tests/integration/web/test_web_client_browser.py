@@ -217,3 +217,42 @@ def test_the_readmes_fetch_snippet_uploads_from_another_origin(web: WebStack, pa
     assert confirmed["status"] == "ready"
     assert confirmed["filename"] == "hello.txt"
     assert confirmed["size"] == len(b"hello, stowage\n")
+
+
+def test_files_dropped_on_the_page_are_uploaded(web: WebStack, page: Page) -> None:
+    sign_in(page, web.page_url, api_url=web.api_url, key=web.key)
+
+    dropped = page.evaluate_handle(
+        """() => {
+            const data = new DataTransfer();
+            data.items.add(new File(["dropped\\n"], "dropped.txt", { type: "text/plain" }));
+            return data;
+        }"""
+    )
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": dropped})
+
+    expect(upload_row(page, "dropped.txt").locator(".upload-status")).to_have_text(
+        re.compile(r"^Ready")
+    )
+    expect(file_row(page, "dropped.txt")).to_have_count(1)
+
+
+def test_the_upload_module_sends_a_presigned_put_as_well(web: WebStack, page: Page) -> None:
+    page.goto(web.page_url)
+
+    confirmed = page.evaluate(
+        """async ({ apiUrl, credential }) => {
+            const { uploadFile } = await import("./upload.js");
+            const file = new File(["sent as the body\\n"], "put.txt", { type: "text/plain" });
+            const seen = [];
+            const result = await uploadFile(file, {
+                apiUrl, credential, method: "PUT", onStage: (stage) => seen.push(stage),
+            });
+            return { ...result, seen };
+        }""",
+        {"apiUrl": web.api_url, "credential": web.key},
+    )
+
+    assert confirmed["status"] == "ready"
+    assert confirmed["sha256"] == hashlib.sha256(b"sent as the body\n").hexdigest()
+    assert confirmed["seen"] == ["hashing", "announcing", "sending", "confirming"]
