@@ -93,6 +93,8 @@ class IdentityProvider:
 
     audience: str = AUDIENCE
     keys: list[SigningKey] = field(default_factory=lambda: [rsa_key("rsa-1"), ec_key("ec-1")])
+    # Published as they are, beside the signing keys' JWKs (keys the service must ignore).
+    other_jwks: list[dict[str, Any]] = field(default_factory=list)
     # Answer every request with 503, as a provider in an outage does.
     down: bool = False
     jwks_requests: int = 0
@@ -138,7 +140,7 @@ class IdentityProvider:
     ) -> str:
         """A signed access token for `subject`; every claim can be set wrong on purpose.
 
-        A claim given as None in `claims` is left out.
+        A claim or header given as None in `claims` or `headers` is left out.
         """
         key = key or self.keys[0]
         now = time.time()
@@ -157,7 +159,7 @@ class IdentityProvider:
             payload,
             key.private_key,
             algorithm=key.algorithm,
-            headers={"kid": key.kid, **(headers or {})},
+            headers={k: v for k, v in {"kid": key.kid, **(headers or {})}.items() if v is not None},
         )
 
     def start(self) -> None:
@@ -179,7 +181,7 @@ class IdentityProvider:
             return 200, {"issuer": self.issuer, "jwks_uri": self.jwks_url}
         if path == "/jwks.json":
             self.jwks_requests += 1
-            return 200, {"keys": [key.public_jwk() for key in self.keys]}
+            return 200, {"keys": [key.public_jwk() for key in self.keys] + self.other_jwks}
         return 404, {"error": "not_found"}
 
 
