@@ -22,11 +22,15 @@ MAX_SUBJECT_LENGTH = 255
 
 
 def looks_like_jwt(token: str | None) -> bool:
-    """Whether a bearer credential has a JWT's shape (three dot-separated parts), not a key's."""
+    """Whether a bearer credential has a JWT's shape (three dot-separated parts), not a key's.
+
+    The signature part may be empty: an unsigned (`alg: none`) token is still a token, and is
+    refused as an invalid one.
+    """
     if not token or token.startswith(f"{KEY_PREFIX}_"):
         return False
     parts = token.split(".")
-    return len(parts) == 3 and all(parts)
+    return len(parts) == 3 and all(parts[:2])
 
 
 class TokenService:

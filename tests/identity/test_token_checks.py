@@ -100,6 +100,7 @@ def test_another_owner_claim_can_name_the_owner(
 
 def test_only_jwt_shaped_credentials_are_taken_for_tokens() -> None:
     assert looks_like_jwt("a.b.c")
+    assert looks_like_jwt("a.b.")  # unsigned, and refused as such
     assert not looks_like_jwt("stw_abcdefghijklmnop_" + "x" * 43)
     assert not looks_like_jwt("stw_a.b.c")
     assert not looks_like_jwt("a.b")
