@@ -66,23 +66,31 @@ class Jwks:
         found = self._find(kid)
         if found is not None and not self._stale():
             return found
-        with self._lock:
-            # Another thread may have refreshed while this one waited for the lock.
-            found = self._find(kid)
-            if found is not None and not self._stale():
-                return found
-            if not self._may_refresh():
-                if found is None and self._failing:
-                    raise _unavailable()
-                return found
-            try:
-                self._refresh()
-            except IdentityProviderUnavailable:
-                self._failing = True
-                if found is not None:
-                    return found  # the provider is down, the key the token names is not
-                raise
-            self._failing = False
+        # A stale key stays good while another thread refreshes: no queueing behind its fetch.
+        if not self._lock.acquire(blocking=found is None):
+            return found
+        try:
+            return self._refreshed_key(kid)
+        finally:
+            self._lock.release()
+
+    def _refreshed_key(self, kid: str | None) -> dict[str, Any] | None:
+        # Another thread may have refreshed while this one waited for the lock.
+        found = self._find(kid)
+        if found is not None and not self._stale():
+            return found
+        if not self._may_refresh():
+            if found is None and self._failing:
+                raise _unavailable()
+            return found
+        try:
+            self._refresh()
+        except IdentityProviderUnavailable:
+            self._failing = True
+            if found is not None:
+                return found  # the provider is down, the key the token names is not
+            raise
+        self._failing = False
         return self._find(kid)
 
     def _find(self, kid: str | None) -> dict[str, Any] | None:
