@@ -18,6 +18,7 @@ from backend import __version__
 from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
+from backend.domain.tokens import TokenService
 from backend.domain.uploads import UploadService
 from backend.http.bodies import REQUEST_BODY_LIMIT
 from backend.http.cors import CorsMiddleware, CorsPolicy
@@ -35,6 +36,7 @@ SERVICES: dict[str, Callable[[Resources], object]] = {
     "uploads": lambda r: UploadService(r.engine, r.storage, r.settings),
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
     "keys": lambda r: KeyService(r.engine),
+    "tokens": lambda r: TokenService(r.engine, r.settings.oidc),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
 }
 
@@ -89,7 +91,12 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             render_plugins=[swagger_ui()],
             components=Components(
                 security_schemes={
-                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
+                    "apiKey": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key (stw_...), or an end user's access token (a "
+                        "JWT) from the OpenID Connect provider the service is configured with",
+                    )
                 }
             ),
         ),

@@ -120,3 +120,15 @@ class NotReady(Unavailable):
     def __init__(self, detail: str, checks: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.checks = checks or {}
+
+
+class InvalidToken(NotAuthenticated):
+    """A bearer token that is not a valid access token from the configured identity provider."""
+
+    code = "invalid_token"
+
+
+class IdentityProviderUnavailable(Unavailable):
+    """The identity provider's signing keys cannot be fetched and none that fit are cached."""
+
+    code = "identity_provider_unavailable"

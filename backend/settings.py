@@ -283,7 +283,7 @@ class OidcSettings(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         """Tokens need an audience, https (but on loopback), and public-key algorithms only."""
         for variable, url in (("OIDC_ISSUER", self.issuer), ("OIDC_JWKS_URL", self.jwks_url)):
-            if url is not None and not _is_trusted_url(url):
+            if url is not None and not is_trusted_url(url):
                 raise ConfigError(variable, "must be an https:// URL (http:// only on loopback)")
         if self.jwks_url is not None and self.issuer is None:
             raise ConfigError("OIDC_JWKS_URL", "needs OIDC_ISSUER")
@@ -351,7 +351,7 @@ def _is_origin(text: str) -> bool:
     )
 
 
-def _is_trusted_url(text: str) -> bool:
+def is_trusted_url(text: str) -> bool:
     """https://..., or http:// to this machine (a local identity provider in development)."""
     parts = urlsplit(text)
     if not parts.hostname:

@@ -20,6 +20,7 @@ from backend.db.engine import create_engine
 from backend.domain.keys import KeyService
 from backend.settings import Settings
 from tests.configuration import settings_from
+from tests.identity_provider import IdentityProvider, running_identity_provider
 
 
 def _url(host: str, port: int | str, user: str, dbname: str, password: str | None) -> str:
@@ -135,3 +136,10 @@ def make_key(engine: sa.Engine) -> Callable[[str], str]:
         return KeyService(engine).create(owner).key
 
     return make
+
+
+@pytest.fixture
+def identity_provider() -> Iterator[IdentityProvider]:
+    """An OpenID Connect provider on loopback, with an RSA and an EC signing key published."""
+    with running_identity_provider() as provider:
+        yield provider

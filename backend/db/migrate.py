@@ -76,9 +76,19 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database schema up to `revision`."""
     with migration_lock(engine):
         command.upgrade(alembic_config(engine), revision)
+    _forget_sqlite_connections(engine)
 
 
 def downgrade(engine: sa.Engine, revision: str) -> None:
     """Take the database schema back to `revision`."""
     with migration_lock(engine):
         command.downgrade(alembic_config(engine), revision)
+    _forget_sqlite_connections(engine)
+
+
+def _forget_sqlite_connections(engine: sa.Engine) -> None:
+    # A migration that rebuilds a table turns SQLite's foreign keys off for it, and SQLite
+    # ignores turning them back on inside the migration's transaction: pooled connections are
+    # dropped so every later one starts with the engine's pragmas again.
+    if engine.dialect.name == "sqlite":
+        engine.dispose()

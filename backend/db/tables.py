@@ -42,12 +42,30 @@ def utcnow() -> datetime:
 
 
 class Owner(SQLModel, table=True):
-    """Whoever owns files; API keys belong to an owner."""
+    """Whoever owns files: a named owner holding API keys, or an identity provider's user.
+
+    The two kinds never meet: a named owner has no issuer, a user has no name, so no API key
+    can be issued for a user and no token can act as a named owner.
+    """
 
     __tablename__ = "owners"
+    __table_args__ = (
+        # One owner per (issuer, subject); what creating a user's owner on first use races on.
+        sa.Index("ix_owners_issuer_subject", "issuer", "subject", unique=True),
+        sa.CheckConstraint(
+            "(name IS NOT NULL AND issuer IS NULL AND subject IS NULL)"
+            " OR (name IS NULL AND issuer IS NOT NULL AND subject IS NOT NULL)",
+            name="ck_owners_named_or_identified",
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
+    name: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(200), nullable=True, unique=True)
+    )
+    # The token's iss, exactly as the provider writes it, and its owner claim (OIDC_OWNER_CLAIM).
+    issuer: str | None = Field(default=None, sa_column=sa.Column(sa.String(1024), nullable=True))
+    subject: str | None = Field(default=None, sa_column=sa.Column(sa.String(255), nullable=True))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )

@@ -50,6 +50,11 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("ascii")).hexdigest()
 
 
+def _name(owner: Owner) -> str:
+    # Keys are only ever issued to named owners; users of an identity provider have none.
+    return owner.name or ""
+
+
 def _new_key_id() -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyz234567"
     return "".join(secrets.choice(alphabet) for _ in range(16))
@@ -84,7 +89,7 @@ class KeyService:
         with transaction(self.engine) as session:
             rows = queries.keys_with_owners(session)
         return [
-            KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
+            KeyInfo(key.id, key.key_id, _name(owner), key.created_at, key.revoked_at)
             for key, owner in rows
         ]
 
@@ -108,7 +113,7 @@ class KeyService:
                 key.revoked_at = utcnow()
                 session.add(key)
                 session.flush()
-        return KeyInfo(key.id, key.key_id, owner.name, key.created_at, key.revoked_at)
+        return KeyInfo(key.id, key.key_id, _name(owner), key.created_at, key.revoked_at)
 
     def authenticate(self, presented: str | None) -> uuid.UUID:
         """The owner id behind a presented key, or NotAuthenticated (one message for all)."""

@@ -1,4 +1,4 @@
-"""Who is calling: the owner behind the bearer key, checked before anything else is parsed."""
+"""Who is calling: the owner behind the bearer API key or access token, checked first."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from backend.domain.keys import KeyService
+from backend.domain.tokens import TokenService
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -22,12 +23,20 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 async def require_api_key(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
-    """Guard: resolve the key to its owner (in the thread pool) or raise NotAuthenticated.
+    """Guard: resolve the API key or access token to its owner (in the thread pool), or raise.
 
-    A guard runs before the body is parsed, so callers without a key learn nothing else.
+    A guard runs before the body is parsed, so callers without a credential learn nothing
+    else. The credential's shape decides who checks it: API keys start with `stw_`, an access
+    token is a JWT; with no identity provider configured, a JWT fails as an unknown key does.
     """
-    keys: KeyService = connection.app.state.services["keys"]
-    connection.state.owner_id = await sync_to_thread(keys.authenticate, bearer_token(connection))
+    presented = bearer_token(connection)
+    tokens: TokenService = connection.app.state.services["tokens"]
+    if presented is not None and tokens.accepts(presented):
+        owner_id = await sync_to_thread(tokens.authenticate, presented)
+    else:
+        keys: KeyService = connection.app.state.services["keys"]
+        owner_id = await sync_to_thread(keys.authenticate, presented)
+    connection.state.owner_id = owner_id
 
 
 def provide_owner_id(request: Request[Any, Any, Any]) -> uuid.UUID:

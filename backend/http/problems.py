@@ -125,7 +125,10 @@ def domain_error_handler(
     """Map a DomainError to its problem response."""
     status = status_for(exc)
     headers = {}
-    if isinstance(exc, errors.NotAuthenticated):
+    if isinstance(exc, errors.InvalidToken):
+        # RFC 6750: tells a client its token (not the lack of one) is the problem.
+        headers["WWW-Authenticate"] = 'Bearer realm="stowage", error="invalid_token"'
+    elif isinstance(exc, errors.NotAuthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="stowage"'
     if isinstance(exc, errors.Unavailable):
         headers["Retry-After"] = str(exc.retry_after_seconds)

@@ -66,3 +66,30 @@ def test_an_upgrade_waits_while_another_process_holds_the_migration_lock(
     worker.join(timeout=30)
     assert finished.is_set()
     assert _differences(engine) == []
+
+
+def test_upgrading_sqlite_with_keys_and_files_keeps_them(sqlite_engine: sa.Engine) -> None:
+    # Giving owners their identity columns rebuilds the table on SQLite, under the foreign
+    # keys api_keys and files hold on it.
+    migrate.upgrade(sqlite_engine, "0001")
+    with sqlite_engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO owners VALUES ('00000000000000000000000000000001', 'alice', :t)"),
+            {"t": "2026-01-01 00:00:00"},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO api_keys VALUES ('00000000000000000000000000000002',"
+                " '00000000000000000000000000000001', 'abcdefghijklmnop', :h, :t, NULL)"
+            ),
+            {"h": "0" * 64, "t": "2026-01-01 00:00:00"},
+        )
+
+    migrate.upgrade(sqlite_engine)
+
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT name FROM owners")).scalars().all() == ["alice"]
+        assert connection.execute(sa.text("SELECT count(*) FROM api_keys")).scalar() == 1
+        assert connection.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+        assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    assert _differences(sqlite_engine) == []

@@ -22,6 +22,7 @@ from backend.local.seaweedfs import SeaweedFS, ensure_bucket
 from backend.resources import Resources
 from backend.settings import Settings
 from tests.configuration import replace_settings
+from tests.identity_provider import IdentityProvider
 from tests.integration.api import Api
 
 BUCKET = "stowage-test"
@@ -193,3 +194,24 @@ def make_api(client: TestClient[Litestar], make_key: Callable[[str], str]) -> Ca
 def api(make_api: Callable[[str], Api]) -> Api:
     """The API as owner alice."""
     return make_api("alice")
+
+
+@pytest.fixture
+def token_client(
+    make_app: Callable[..., Litestar], settings: Settings, identity_provider: IdentityProvider
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the test settings, also accepting the identity provider's tokens."""
+    configured = replace_settings(settings, **identity_provider.settings())
+    with TestClient(make_app(configured)) as http:
+        yield http
+
+
+@pytest.fixture
+def no_identity_provider(
+    make_app: Callable[..., Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app configured for an identity provider where nothing answers."""
+    gone = f"http://127.0.0.1:{_closed_port()}"
+    configured = replace_settings(settings, oidc_issuer=gone, oidc_audience="stowage-api")
+    with TestClient(make_app(configured)) as http:
+        yield http

@@ -24,6 +24,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from backend.settings import Settings
+from tests.identity_provider import forge
 from tests.integration.api import Api, post_form
 
 PROBLEM = "application/problem+json"
@@ -159,6 +160,37 @@ ANSWERS = [
     Row("GET /health/ready", 200, None, lambda w: w.via.http.get("/health/ready")),
     Row("GET /health/ready", 503, "not_ready", lambda w: w.via.http.get("/health/ready"),
         via="no_storage"),
+]  # fmt: skip
+
+
+# Tokens for an app whose identity provider does not answer: one refused before any key is
+# needed (unsigned), one whose keys cannot be fetched.
+UNSIGNED_TOKEN = forge({"alg": "none"}, {"sub": "x"})
+UNVERIFIABLE_TOKEN = forge({"alg": "RS256", "kid": "k"}, {"sub": "x"}, b"not a signature")
+GUARDED = {
+    UPLOAD_OP: "/files/upload",
+    CONFIRM: f"/files/{UNKNOWN}/confirm",
+    LIST: "/files",
+    GET: f"/files/{UNKNOWN}",
+    DOWNLOAD: f"/files/{UNKNOWN}/download",
+    DELETE: f"/files/{UNKNOWN}",
+}
+
+
+def _with_token(token: str, operation: str) -> Callable[[World], httpx.Response]:
+    method, path = operation.split(" ", 1)[0], GUARDED[operation]
+    return lambda w: w.via.http.request(method, path, headers={"Authorization": f"Bearer {token}"})
+
+
+ANSWERS += [
+    row
+    for operation in GUARDED
+    for row in (
+        Row(operation, 401, "invalid_token", _with_token(UNSIGNED_TOKEN, operation),
+            via="no_identity_provider"),
+        Row(operation, 503, "identity_provider_unavailable",
+            _with_token(UNVERIFIABLE_TOKEN, operation), via="no_identity_provider"),
+    )
 ]  # fmt: skip
 
 
