@@ -106,6 +106,35 @@ class WebStack:
         return httpx.request(method, self.api_url + path, headers=headers, timeout=30, **kwargs)
 
 
+@contextlib.contextmanager
+def web_stack(
+    make_app: Callable[[Settings], Litestar],
+    settings: Settings,
+    seaweedfs: SeaweedFS,
+    key: str,
+    **configured: Any,
+) -> Iterator[WebStack]:
+    """The API (served for real) allowing the web client's origin, on a bucket that does too.
+
+    Beyond the test database and bucket, the API gets CORS_ALLOW_ORIGINS for the page and
+    whatever else `configured` names, nothing more.
+    """
+    with (
+        static_site(WEB_FOLDER) as page_url,
+        static_site(WEB_FOLDER) as foreign_page_url,
+    ):
+        app_settings = replace_settings(
+            settings, s3_bucket=WEB_BUCKET, cors_allow_origins=page_url, **configured
+        )
+        with serve(make_app(app_settings)) as api_url:
+            # The bucket allows the page's origin and the API's own (the page it serves at /),
+            # as scripts/dev and Terraform set it up.
+            admin = seaweedfs.client()
+            ensure_bucket(admin, WEB_BUCKET, versioning=True, cors_origins=[page_url, api_url])
+            admin.close()
+            yield WebStack(api_url, key, page_url, foreign_page_url)
+
+
 @pytest.fixture
 def web(
     make_app: Callable[[Settings], Litestar],
@@ -113,19 +142,9 @@ def web(
     settings: Settings,
     seaweedfs: SeaweedFS,
 ) -> Iterator[WebStack]:
-    """The API (served for real) allowing the web client's origin, on a bucket that does too."""
-    with (
-        static_site(WEB_FOLDER) as page_url,
-        static_site(WEB_FOLDER) as foreign_page_url,
-    ):
-        app_settings = replace_settings(settings, s3_bucket=WEB_BUCKET, cors_allow_origins=page_url)
-        with serve(make_app(app_settings)) as api_url:
-            # The bucket allows the page's origin and the API's own (the page it serves at /),
-            # as scripts/dev and Terraform set it up.
-            admin = seaweedfs.client()
-            ensure_bucket(admin, WEB_BUCKET, versioning=True, cors_origins=[page_url, api_url])
-            admin.close()
-            yield WebStack(api_url, make_key("alice"), page_url, foreign_page_url)
+    """The web stack, signed in with an API key."""
+    with web_stack(make_app, settings, seaweedfs, make_key("alice")) as stack:
+        yield stack
 
 
 @pytest.fixture
