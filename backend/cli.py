@@ -7,7 +7,9 @@ instead of loading the database layer first.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -66,14 +68,28 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415  (only this command needs the server)
 
+    from backend import logs  # noqa: PLC0415
+
+    logs.configure(settings.observability, settings.server.log_level)
+    workers = None if args.reload else settings.server.web_concurrency
+    if settings.observability.metrics_enabled and (workers or 1) > 1:
+        # Each worker writes its counters to files here; the one that answers /metrics adds
+        # them all up. A fresh directory per start: counters restart with the service.
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="stowage-metrics-")
+        )
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
         host=settings.server.host,
         port=settings.server.port,
-        workers=None if args.reload else settings.server.web_concurrency,
+        workers=workers,
         reload=args.reload,
         log_level=settings.server.log_level,
+        # Logging is configured above (and by the app in each worker): one format for every
+        # line, and the app's own access line, which never shows a query string.
+        log_config=None,
+        access_log=False,
         proxy_headers=True,
     )
     return 0

@@ -306,6 +306,37 @@ class OidcSettings(msgspec.Struct, frozen=True, kw_only=True):
         return self.issuer is not None
 
 
+class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What the service tells its operators: log lines and metrics."""
+
+    log_format: Annotated[
+        str,
+        msgspec.Meta(
+            description="auto (plain text in a terminal, JSON lines otherwise), json or text"
+        ),
+    ] = msgspec.field(default="auto", name="LOG_FORMAT")
+    metrics_enabled: Annotated[
+        bool, msgspec.Meta(description="Serve Prometheus metrics at /metrics")
+    ] = msgspec.field(default=False, name="METRICS_ENABLED")
+    metrics_token: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="When set, /metrics answers only requests carrying "
+            "Authorization: Bearer <METRICS_TOKEN>"
+        ),
+    ] = msgspec.field(default=None, name="METRICS_TOKEN")
+
+    def __post_init__(self) -> None:
+        """A known format; a token that is a real secret, not the example's placeholder."""
+        if self.log_format not in {"auto", "json", "text"}:
+            raise ConfigError("LOG_FORMAT", "must be auto, json or text")
+        if self.metrics_token is not None:
+            if self.metrics_token.lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError("METRICS_TOKEN", "is an example placeholder; set a real secret")
+            if len(self.metrics_token) < 16:
+                raise ConfigError("METRICS_TOKEN", "must be at least 16 characters")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Service configuration: one frozen object, built by `load_settings` and never changed."""
 
@@ -314,6 +345,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     uploads: UploadSettings = msgspec.field(default_factory=UploadSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
+    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
 
     def __post_init__(self) -> None:
         """The checks that span groups."""
@@ -331,6 +363,7 @@ _GROUPS: dict[str, type[msgspec.Struct]] = {
     "uploads": UploadSettings,
     "server": ServerSettings,
     "oidc": OidcSettings,
+    "observability": ObservabilitySettings,
 }
 _LISTS = {"ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGINS", "OIDC_ALGORITHMS"}
 

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backend.bulkhead import Bulkhead
 from backend.errors import StorageBusy, StorageUnavailable
+from backend.metrics import Metrics
 from backend.settings import Settings
 
 if TYPE_CHECKING:
@@ -118,7 +119,10 @@ def _gated(call: Callable[Concatenate[Storage, _P], _R]) -> Callable[Concatenate
 
     def gated(self: Storage, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         with self.calls.enter():
-            return call(self, *args, **kwargs)
+            if self.metrics is None:
+                return call(self, *args, **kwargs)
+            with self.metrics.s3_call(call.__name__):
+                return call(self, *args, **kwargs)
 
     functools.update_wrapper(gated, call)
     return gated
@@ -135,10 +139,18 @@ class Storage:
     timeouts and attempts bound how long each one can take.
     """
 
-    def __init__(self, client: S3Client, bucket: str, *, max_concurrent_calls: int = 16) -> None:
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        *,
+        max_concurrent_calls: int = 16,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.client = client
         self.bucket = bucket
         self.calls = Bulkhead(max_concurrent_calls, _busy)
+        self.metrics = metrics
 
     def presign_post(
         self,

@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from backend import errors
+from backend.logs import current_request
 
 logger = logging.getLogger("backend.http")
 
@@ -70,16 +71,22 @@ class Problem(msgspec.Struct, omit_defaults=True):
         dict[str, str],
         msgspec.Meta(description='not_ready: "ok" or what is wrong, for database and storage'),
     ] = {}
+    request_id: Annotated[
+        str | None,
+        msgspec.Meta(description="The request's id (also in X-Request-ID), for support and logs"),
+    ] = None
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> Problem:
     """The problem document for `status`, `code` and `detail` (extra members as given)."""
+    request = current_request()
     return Problem(
         type=f"urn:stowage:problem:{code}",
         title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         code=code,
+        request_id=request.request_id if request else None,
         **extra,
     )
 

@@ -110,6 +110,10 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("OIDC_ALGORITHMS", "HS256"),
         ("OIDC_ALGORITHMS", "RS256,HS512"),
         ("OIDC_ALGORITHMS", " , "),
+        ("LOG_FORMAT", "xml"),
+        ("METRICS_ENABLED", "maybe"),
+        ("METRICS_TOKEN", "change-me"),
+        ("METRICS_TOKEN", "short"),
     ],
 )
 def test_malformed_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
@@ -244,6 +248,7 @@ def test_settings_documented_without_a_default_are_unset() -> None:
         "OIDC_ISSUER",
         "OIDC_AUDIENCE",
         "OIDC_JWKS_URL",
+        "METRICS_TOKEN",
     }
     assert unset.isdisjoint(as_environment(load_settings(REQUIRED)))
 
