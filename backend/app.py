@@ -18,6 +18,7 @@ from backend import __version__
 from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
+from backend.domain.multipart import MultipartService
 from backend.domain.uploads import UploadService
 from backend.http.bodies import REQUEST_BODY_LIMIT
 from backend.http.cors import CorsMiddleware, CorsPolicy
@@ -25,6 +26,7 @@ from backend.http.docs import DOCS_PATH, swagger_ui, swagger_ui_assets
 from backend.http.files import FilesController
 from backend.http.health import HealthController
 from backend.http.openapi import API_DESCRIPTION
+from backend.http.parts import PartsController
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.resources import Resources
 from backend.settings import ConfigError, Settings, load_settings
@@ -33,6 +35,7 @@ from backend.settings import ConfigError, Settings, load_settings
 SERVICES: dict[str, Callable[[Resources], object]] = {
     "uploads": lambda r: UploadService(r.engine, r.storage, r.settings),
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
+    "multipart": lambda r: MultipartService(r.engine, r.storage, r.settings),
     "keys": lambda r: KeyService(r.engine),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
 }
@@ -74,7 +77,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             workers.shutdown(wait=False, cancel_futures=True)
 
     app = Litestar(
-        route_handlers=[HealthController, FilesController, swagger_ui_assets()],
+        route_handlers=[HealthController, FilesController, PartsController, swagger_ui_assets()],
         lifespan=[lifespan],
         dependencies={name: _provider(name) for name in SERVICES},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -19,9 +19,12 @@ from backend.errors import (
     InvalidInput,
     NotFound,
     ObjectMissing,
+    PartsInvalid,
+    PartsMissing,
     StorageUnavailable,
     TooLarge,
     UnsupportedContentType,
+    UploadGone,
     UploadRejected,
 )
 from backend.http.auth import provide_owner_id, require_api_key
@@ -39,7 +42,8 @@ from backend.http.schemas import (
 )
 
 
-def _file_id(raw: str) -> uuid.UUID:
+def file_uuid(raw: str) -> uuid.UUID:
+    """The file id in a path; a malformed one is a 404 like any unknown id."""
     # A malformed id is just another id that does not exist: same 404, same body.
     try:
         return uuid.UUID(raw)
@@ -87,6 +91,7 @@ class FilesController(Controller):
             size=data.size,
             sha256=data.sha256,
             method=data.method,
+            multipart=data.multipart,
         )
         return ticket_out(ticket)
 
@@ -95,7 +100,16 @@ class FilesController(Controller):
         status_code=200,
         sync_to_thread=True,
         operation_id="confirmUpload",
-        **documented(*KEY_GUARD, NotFound, ObjectMissing, UploadRejected, StorageUnavailable),
+        **documented(
+            *KEY_GUARD,
+            NotFound,
+            ObjectMissing,
+            PartsMissing,
+            PartsInvalid,
+            UploadGone,
+            UploadRejected,
+            StorageUnavailable,
+        ),
     )
     def confirm(
         self,
@@ -103,8 +117,11 @@ class FilesController(Controller):
         owner_id: NamedDependency[uuid.UUID],
         uploads: NamedDependency[UploadService],
     ) -> FileOut:
-        """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
-        verdict = uploads.confirm(owner_id, _file_id(file_id))
+        """Verify the uploaded object (assembling a multipart one first).
+
+        200 when ready; 409 when absent or parts are missing; 422 when it differs.
+        """
+        verdict = uploads.confirm(owner_id, file_uuid(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
             raise UploadRejected(
@@ -155,7 +172,7 @@ class FilesController(Controller):
         files: NamedDependency[FileService],
     ) -> FileOut:
         """One file."""
-        file = files.get(owner_id, _file_id(file_id))
+        file = files.get(owner_id, file_uuid(file_id))
         return file_out(file)
 
     @get(
@@ -183,7 +200,7 @@ class FilesController(Controller):
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut]:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
-        download = files.download(owner_id, _file_id(file_id), disposition)
+        download = files.download(owner_id, file_uuid(file_id), disposition)
         if redirect:
             # A Redirect is a Response too: the annotation names the 200 so the document shows
             # its schema, and the 307 is declared in `responses`.
@@ -204,4 +221,4 @@ class FilesController(Controller):
         files: NamedDependency[FileService],
     ) -> None:
         """Delete the object and the record."""
-        files.delete(owner_id, _file_id(file_id))
+        files.delete(owner_id, file_uuid(file_id))
