@@ -245,7 +245,8 @@ def _digests(sha256: dict[str, str], numbers: list[int]) -> dict[int, str]:
     """Part number -> lowercase SHA-256, one for each part asked for and no other."""
     by_number: dict[int, str] = {}
     for name, digest in sha256.items():
-        if not name.isdigit() or int(name) not in numbers:
+        # ASCII digits only, and short: int() refuses "²" and 5,000-digit numbers with errors.
+        if not (name.isascii() and name.isdigit() and len(name) <= 5) or int(name) not in numbers:
             raise InvalidInput("sha256", f"{name!r} is not one of the part_numbers asked for")
         by_number[int(name)] = digest.lower()
     without = [n for n in numbers if n not in by_number]

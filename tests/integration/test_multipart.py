@@ -119,6 +119,8 @@ def test_an_interrupted_upload_resumes_sending_only_the_missing_parts(api: Api) 
     parts = cut(body, ticket["multipart"]["part_size"])
     send(api, file_id, parts, [1, 3])  # ...and the client dies
 
+    # The file id is all a restarted client needs: the file shows its plan.
+    assert api.request("GET", f"/files/{file_id}").json()["multipart"] == ticket["multipart"]
     held = api.request("GET", f"/files/{file_id}/parts")
     assert held.status_code == 200, held.text
     assert [(p["part_number"], p["size"]) for p in held.json()["parts"]] == [(1, PART), (3, 123)]
@@ -304,6 +306,21 @@ def test_deleting_a_pending_multipart_file_aborts_its_upload(
     assert api.request("DELETE", f"/files/{ticket['file_id']}").status_code == 404
 
 
+def test_deleting_a_ready_multipart_file_destroys_its_object(
+    api: Api, s3: S3Client, settings: Settings
+) -> None:
+    body = _body(10)
+    ticket = announce_multipart(api, len(body))
+    send(api, ticket["file_id"], {1: body}, [1])
+    assert confirm(api, ticket["file_id"]).status_code == 200
+
+    assert api.request("DELETE", f"/files/{ticket['file_id']}").status_code == 204
+
+    listed = s3.list_object_versions(Bucket=settings.storage.bucket,
+                                     Prefix=settings.storage.key_prefix)  # fmt: skip
+    assert [v for v in listed.get("Versions", []) if v["Key"].endswith(ticket["file_id"])] == []
+
+
 def test_a_multipart_file_is_invisible_to_another_owner(
     make_api: Any, s3: S3Client, settings: Settings
 ) -> None:
@@ -333,6 +350,15 @@ def test_parts_outside_the_plan_are_refused(api: Api) -> None:
         answer = api.request("POST", f"/files/{file_id}/parts", json=body)
         assert answer.status_code == 422, (numbers, answer.text)
         assert answer.json()["code"] == "invalid_input"
+
+
+@pytest.mark.parametrize("name", ["2", "x", "²", "1" * 5000, "-1", ""])
+def test_a_checksum_for_a_part_not_asked_for_is_invalid_input(api: Api, name: str) -> None:
+    ticket = announce_multipart(api, PART + 1)
+    body = {"part_numbers": [1], "sha256": {"1": "0" * 64, name: "0" * 64}}
+    answer = api.request("POST", f"/files/{ticket['file_id']}/parts", json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "sha256"
 
 
 def test_every_part_is_signed_with_its_sha256(api: Api) -> None:
