@@ -28,6 +28,7 @@ from backend.http.health import HealthController
 from backend.http.openapi import API_DESCRIPTION
 from backend.http.parts import PartsController
 from backend.http.problems import EXCEPTION_HANDLERS
+from backend.http.web import web_client
 from backend.resources import Resources
 from backend.settings import ConfigError, Settings, load_settings
 
@@ -77,7 +78,13 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             workers.shutdown(wait=False, cancel_futures=True)
 
     app = Litestar(
-        route_handlers=[HealthController, FilesController, PartsController, swagger_ui_assets()],
+        route_handlers=[
+            HealthController,
+            FilesController,
+            PartsController,
+            swagger_ui_assets(),
+            web_client(),
+        ],
         lifespan=[lifespan],
         dependencies={name: _provider(name) for name in SERVICES},
         exception_handlers=EXCEPTION_HANDLERS,

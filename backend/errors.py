@@ -124,12 +124,20 @@ class Unavailable(DomainError):
     """A backing service (database or object storage) cannot be reached right now."""
 
     code = "unavailable"
+    retry_after_seconds = 5
 
 
 class StorageUnavailable(Unavailable):
     """The object store did not answer or failed."""
 
     code = "storage_unavailable"
+
+
+class StorageBusy(StorageUnavailable):
+    """As many object-storage calls as allowed are in flight already; retry in a moment."""
+
+    code = "storage_busy"
+    retry_after_seconds = 1
 
 
 class DatabaseUnavailable(Unavailable):

@@ -28,7 +28,11 @@ class Resources:
         return cls(
             settings=settings,
             engine=create_engine(settings, boto_session),
-            storage=Storage(create_client(settings, boto_session), settings.storage.bucket),
+            storage=Storage(
+                create_client(settings, boto_session),
+                settings.storage.bucket,
+                max_concurrent_calls=settings.storage.max_concurrent_calls,
+            ),
         )
 
     def close(self) -> None:

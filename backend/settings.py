@@ -128,10 +128,28 @@ class StorageSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = msgspec.field(default="uploads/", name="S3_KEY_PREFIX")
     connect_timeout_seconds: Annotated[
         float, msgspec.Meta(description="Connect timeout for S3 calls, in seconds", gt=0)
-    ] = msgspec.field(default=3.0, name="S3_CONNECT_TIMEOUT_SECONDS")
+    ] = msgspec.field(default=2.0, name="S3_CONNECT_TIMEOUT_SECONDS")
     read_timeout_seconds: Annotated[
-        float, msgspec.Meta(description="Read timeout for S3 calls, in seconds", gt=0)
-    ] = msgspec.field(default=10.0, name="S3_READ_TIMEOUT_SECONDS")
+        float,
+        msgspec.Meta(description="Longest wait for S3 to send the next bytes, in seconds", gt=0),
+    ] = msgspec.field(default=5.0, name="S3_READ_TIMEOUT_SECONDS")
+    max_attempts: Annotated[
+        int,
+        msgspec.Meta(
+            description="Tries per S3 call, the first included: a call gives up after at most "
+            "this many times connect + read timeout",
+            ge=1,
+            le=10,
+        ),
+    ] = msgspec.field(default=2, name="S3_MAX_ATTEMPTS")
+    max_concurrent_calls: Annotated[
+        int,
+        msgspec.Meta(
+            description="S3 calls one process makes at once; more get 503 storage_busy at once, "
+            "so a hung S3 never holds every worker thread (must be below WORKER_THREADS)",
+            ge=1,
+        ),
+    ] = msgspec.field(default=16, name="S3_MAX_CONCURRENT_CALLS")
 
     def __post_init__(self) -> None:
         """Check the names and URLs that S3 would refuse later, less clearly."""
@@ -321,6 +339,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     uploads: UploadSettings = msgspec.field(default_factory=UploadSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
+
+    def __post_init__(self) -> None:
+        """The checks that span groups."""
+        if self.storage.max_concurrent_calls >= self.server.worker_threads:
+            raise ConfigError(
+                "S3_MAX_CONCURRENT_CALLS",
+                f"must be below WORKER_THREADS ({self.server.worker_threads}), so that "
+                "requests needing only the database keep threads while S3 is slow",
+            )
 
 
 _GROUPS: dict[str, type[msgspec.Struct]] = {

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backend.errors import StorageUnavailable
+from backend.bulkhead import Bulkhead
+from backend.errors import StorageBusy, StorageUnavailable
 from backend.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,12 +82,12 @@ def create_client(settings: Settings, session: boto3.session.Session | None = No
     config = Config(
         signature_version="s3v4",
         region_name=settings.storage.region,
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": settings.storage.max_attempts},
         connect_timeout=settings.storage.connect_timeout_seconds,
         read_timeout=settings.storage.read_timeout_seconds,
         # Path style for S3-compatible servers on localhost; virtual hosts on AWS.
         s3={"addressing_style": "path" if settings.storage.endpoint_url else "virtual"},
-        max_pool_connections=settings.server.worker_threads,
+        max_pool_connections=settings.storage.max_concurrent_calls,
     )
     client: S3Client = (session or boto3.session.Session()).client(
         "s3", endpoint_url=settings.storage.endpoint_url, config=config
@@ -106,12 +109,36 @@ def sha256_b64_to_hex(sha256_b64: str) -> str | None:
     return raw.hex() if len(raw) == 32 else None
 
 
-class Storage:
-    """The bucket, as the service uses it."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-    def __init__(self, client: S3Client, bucket: str) -> None:
+
+def _gated(call: Callable[Concatenate[Storage, _P], _R]) -> Callable[Concatenate[Storage, _P], _R]:
+    """Run a method that talks to S3 inside the storage bulkhead (signing needs no slot)."""
+
+    def gated(self: Storage, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.calls.enter():
+            return call(self, *args, **kwargs)
+
+    functools.update_wrapper(gated, call)
+    return gated
+
+
+def _busy() -> StorageBusy:
+    return StorageBusy("Object storage is busy with as many calls as allowed; retry shortly.")
+
+
+class Storage:
+    """The bucket, as the service uses it.
+
+    At most `max_concurrent_calls` S3 calls run at once (see backend/bulkhead.py); botocore's
+    timeouts and attempts bound how long each one can take.
+    """
+
+    def __init__(self, client: S3Client, bucket: str, *, max_concurrent_calls: int = 16) -> None:
         self.client = client
         self.bucket = bucket
+        self.calls = Bulkhead(max_concurrent_calls, _busy)
 
     def presign_post(
         self,
@@ -216,6 +243,7 @@ class Storage:
                 "Cannot sign the download: storage credentials missing."
             ) from exc
 
+    @_gated
     def head(self, key: str) -> ObjectFacts | None:
         """Facts about the object at `key` (checksum included), or None when there is none."""
         try:
@@ -245,6 +273,7 @@ class Storage:
             unsigned=unsigned,
         )
 
+    @_gated
     def purge(self, key: str) -> None:
         """Destroy every version and delete marker of `key`, leaving nothing to restore.
 
@@ -272,6 +301,7 @@ class Storage:
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc
 
+    @_gated
     def check(self, prefix: str) -> None:
         """Prove the bucket answers and keeps versions (downloads pin the verified one)."""
         try:

@@ -1,6 +1,7 @@
 """The S3 multipart calls: create, sign a part, list parts, complete, abort; errors translated.
 
-Kept beside backend.storage (whose Storage it uses) so each adapter module stays small.
+Kept beside backend.storage (whose Storage it uses) so each adapter module stays small; every
+call that talks to S3 holds a slot of the same bulkhead as Storage's own (signing needs none).
 """
 
 from __future__ import annotations
@@ -49,9 +50,13 @@ class PartsRefused(Exception):
 def create(storage: Storage, key: str, *, content_type: str) -> str:
     """Start a multipart upload whose parts each carry an S3-checked SHA-256; its UploadId."""
     try:
-        answer = storage.client.create_multipart_upload(
-            Bucket=storage.bucket, Key=key, ContentType=content_type, ChecksumAlgorithm="SHA256"
-        )
+        with storage.calls.enter():
+            answer = storage.client.create_multipart_upload(
+                Bucket=storage.bucket,
+                Key=key,
+                ContentType=content_type,
+                ChecksumAlgorithm="SHA256",
+            )
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable(exc) from exc
     return answer["UploadId"]
@@ -94,18 +99,19 @@ def list_parts(storage: Storage, key: str, *, upload_id: str) -> list[StoredPart
     A part sent twice is listed once on AWS (the later upload replaces it) but twice by
     SeaweedFS, which keeps both and assembles whichever ETag completion names: keep the latest.
     """
+    latest: dict[int, tuple[Any, StoredPart]] = {}
     try:
-        pages = storage.client.get_paginator("list_parts").paginate(
-            Bucket=storage.bucket, Key=key, UploadId=upload_id
-        )
-        latest: dict[int, tuple[Any, StoredPart]] = {}
-        for page in pages:
-            for part in page.get("Parts", []):
-                found = StoredPart(part["PartNumber"], part["Size"], part["ETag"])
-                when = part.get("LastModified")
-                seen = latest.get(found.part_number)
-                if seen is None or when is None or seen[0] is None or when >= seen[0]:
-                    latest[found.part_number] = (when, found)
+        with storage.calls.enter():  # one slot for every page
+            pages = storage.client.get_paginator("list_parts").paginate(
+                Bucket=storage.bucket, Key=key, UploadId=upload_id
+            )
+            for page in pages:
+                for part in page.get("Parts", []):
+                    found = StoredPart(part["PartNumber"], part["Size"], part["ETag"])
+                    when = part.get("LastModified")
+                    seen = latest.get(found.part_number)
+                    if seen is None or when is None or seen[0] is None or when >= seen[0]:
+                        latest[found.part_number] = (when, found)
     except ClientError as exc:
         if error_code(exc) in _NO_UPLOAD:
             return None
@@ -128,9 +134,13 @@ def complete(
         for part, d in parts
     ]
     try:
-        answer = storage.client.complete_multipart_upload(
-            Bucket=storage.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": named}
-        )
+        with storage.calls.enter():
+            answer = storage.client.complete_multipart_upload(
+                Bucket=storage.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": named},
+            )
     except ClientError as exc:
         code = error_code(exc)
         if code in _NO_UPLOAD:
@@ -146,7 +156,10 @@ def complete(
 def abort(storage: Storage, key: str, *, upload_id: str) -> None:
     """Abort the upload and drop its parts; an upload already gone is fine."""
     try:
-        storage.client.abort_multipart_upload(Bucket=storage.bucket, Key=key, UploadId=upload_id)
+        with storage.calls.enter():
+            storage.client.abort_multipart_upload(
+                Bucket=storage.bucket, Key=key, UploadId=upload_id
+            )
     except ClientError as exc:
         if error_code(exc) not in _NO_UPLOAD:
             raise _unavailable(exc) from exc

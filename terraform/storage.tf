@@ -90,6 +90,7 @@ resource "aws_s3_bucket_cors_configuration" "this" {
     # Multipart completion reads each part's ETag; clients checking what S3 stored read these.
     expose_headers = [
       "ETag",
+      "Location",
       "x-amz-version-id",
       "x-amz-checksum-sha256",
       "x-amz-checksum-crc32",

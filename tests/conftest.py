@@ -110,6 +110,7 @@ def make_settings(database_url: str) -> Callable[..., Settings]:
             "s3_bucket": "stowage-test",
             "s3_key_prefix": "uploads/",
             "worker_threads": 8,
+            "s3_max_concurrent_calls": 4,
             "database_pool_size": 4,
         }
         values.update(overrides)

@@ -21,6 +21,7 @@ from backend.errors import (
     ObjectMissing,
     PartsInvalid,
     PartsMissing,
+    StorageBusy,
     StorageUnavailable,
     TooLarge,
     UnsupportedContentType,
@@ -73,6 +74,7 @@ class FilesController(Controller):
             TooLarge,
             UnsupportedContentType,
             StorageUnavailable,
+            StorageBusy,  # starting a multipart upload calls S3; signing a form does not
             body=UploadRequest,
         ),
     )
@@ -109,6 +111,7 @@ class FilesController(Controller):
             UploadGone,
             UploadRejected,
             StorageUnavailable,
+            StorageBusy,
         ),
     )
     def confirm(
@@ -212,7 +215,7 @@ class FilesController(Controller):
         status_code=204,
         sync_to_thread=True,
         operation_id="deleteFile",
-        **documented(*KEY_GUARD, NotFound, StorageUnavailable),
+        **documented(*KEY_GUARD, NotFound, StorageUnavailable, StorageBusy),
     )
     def delete_file(
         self,

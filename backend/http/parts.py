@@ -14,6 +14,7 @@ from backend.errors import (
     FileNotPending,
     NotFound,
     NotMultipart,
+    StorageBusy,
     StorageUnavailable,
     UploadGone,
 )
@@ -74,7 +75,13 @@ class PartsController(Controller):
         sync_to_thread=True,
         operation_id="listParts",
         **documented(
-            *KEY_GUARD, NotFound, NotMultipart, FileNotPending, UploadGone, StorageUnavailable
+            *KEY_GUARD,
+            NotFound,
+            NotMultipart,
+            FileNotPending,
+            UploadGone,
+            StorageUnavailable,
+            StorageBusy,
         ),
     )
     def list_parts(

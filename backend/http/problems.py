@@ -134,7 +134,7 @@ def domain_error_handler(
     if isinstance(exc, errors.NotAuthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="stowage"'
     if isinstance(exc, errors.Unavailable):
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = str(exc.retry_after_seconds)
     field_errors = None
     if isinstance(exc, errors.InvalidInput):
         field_errors = [{"field": exc.field, "message": exc.reason}]

@@ -129,6 +129,7 @@ def _banner(config: DevConfig, key: str, settings: Settings) -> str:
             "",
             "  Stowage is running",
             f"    API       {api}",
+            f"    web page  {api}/",
             f"    API docs  {api}/docs",
             f"    S3        http://127.0.0.1:{config.s3_port} (bucket {BUCKET})",
             f"    database  {settings.database.url}",

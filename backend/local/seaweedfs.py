@@ -278,6 +278,7 @@ class SeaweedFS:
 # and a client checking what S3 stored reads the checksum and version.
 BUCKET_CORS_EXPOSED_HEADERS = (
     "ETag",
+    "Location",
     "x-amz-version-id",
     "x-amz-checksum-sha256",
     "x-amz-checksum-crc32",

@@ -142,6 +142,19 @@ def no_storage(
 
 
 @pytest.fixture
+def storage_busy(
+    make_app: Callable[..., Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the same database and bucket, with every S3 call slot taken."""
+    app = make_app(settings)
+    with TestClient(app) as http, ExitStack() as held:
+        calls = app.state.services["files"].storage.calls
+        for _ in range(calls.limit):
+            held.enter_context(calls.enter())
+        yield http
+
+
+@pytest.fixture
 def no_database(
     make_app: Callable[..., Litestar], settings: Settings
 ) -> Iterator[TestClient[Litestar]]:

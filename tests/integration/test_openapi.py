@@ -81,8 +81,10 @@ class World:
         return file_id
 
     def multipart_tampered(self) -> str:
-        """A multipart file whose part was replaced behind the API by other bytes."""
-        file_id = self.multipart_sent()
+        """A multipart file whose signed part holds other bytes, put there behind the API."""
+        file_id = self.multipart()
+        payload = {"part_numbers": [1], "sha256": {"1": hashlib.sha256(b"abc").hexdigest()}}
+        assert self.ok.request("POST", f"/files/{file_id}/parts", json=payload).status_code == 200
         _key, upload_id = self._upload_of(file_id)
         self.s3.upload_part(Bucket=self.bucket, Key=_key, UploadId=upload_id, PartNumber=1,
                             Body=b"xyz", ChecksumAlgorithm="SHA256")  # fmt: skip
@@ -114,7 +116,8 @@ class Row:
     status: int
     code: str | None
     send: Callable[[World], httpx.Response]
-    via: str = "api"  # or the fixture of a broken app: no_storage, no_database, no_credentials
+    # Or the fixture of a broken app: no_storage, storage_busy, no_database, no_credentials.
+    via: str = "api"
 
     def __str__(self) -> str:
         return f"{self.operation} {self.status} {self.code or ''}".strip()
@@ -145,6 +148,7 @@ ANSWERS = [
     Row(UPLOAD_OP, 415, "unsupported_content_type", _upload(content_type="text/html")),
     Row(UPLOAD_OP, 422, "invalid_input", _upload(size=-1)),
     Row(UPLOAD_OP, 503, "storage_unavailable", _upload(), via="no_credentials"),
+    Row(UPLOAD_OP, 503, "storage_busy", _upload(multipart=True), via="storage_busy"),
     Row(UPLOAD_OP, 503, "database_unavailable", _upload(), via="no_database"),
 
     Row(CONFIRM, 200, None, lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm")),
@@ -162,6 +166,8 @@ ANSWERS = [
         lambda w: w.via.request("POST", f"/files/{w.differing()}/confirm")),
     Row(CONFIRM, 503, "storage_unavailable",
         lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm"), via="no_storage"),
+    Row(CONFIRM, 503, "storage_busy",
+        lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm"), via="storage_busy"),
     Row(CONFIRM, 503, "database_unavailable",
         lambda w: w.via.request("POST", f"/files/{UNKNOWN}/confirm"), via="no_database"),
 
@@ -190,6 +196,8 @@ ANSWERS = [
         lambda w: w.via.request("GET", f"/files/{w.multipart_gone()}/parts")),
     Row(PARTS, 503, "storage_unavailable",
         lambda w: w.via.request("GET", f"/files/{w.multipart()}/parts"), via="no_storage"),
+    Row(PARTS, 503, "storage_busy",
+        lambda w: w.via.request("GET", f"/files/{w.multipart()}/parts"), via="storage_busy"),
     Row(PARTS, 503, "database_unavailable",
         lambda w: w.via.request("GET", f"/files/{UNKNOWN}/parts"), via="no_database"),
 
@@ -225,6 +233,8 @@ ANSWERS = [
     Row(DELETE, 404, "not_found", lambda w: w.via.request("DELETE", f"/files/{UNKNOWN}")),
     Row(DELETE, 503, "storage_unavailable",
         lambda w: w.via.request("DELETE", f"/files/{w.ready()}"), via="no_storage"),
+    Row(DELETE, 503, "storage_busy",
+        lambda w: w.via.request("DELETE", f"/files/{w.ready()}"), via="storage_busy"),
     Row(DELETE, 503, "database_unavailable",
         lambda w: w.via.request("DELETE", f"/files/{UNKNOWN}"), via="no_database"),
 

@@ -1,4 +1,5 @@
-"""What ships: the server's wheel holds the product and nothing of the local dev stack."""
+"""What ships: the server's wheel holds the product (code, migrations, the web client's files)
+and nothing of the local dev stack."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_the_wheel_leaves_out_the_local_stack(wheel: zipfile.ZipFile) -> None:
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / "backend").rglob("*")
         if path.is_file()
-        and path.suffix in {".py", ".mako"}
+        and path.suffix in {".py", ".mako", ".html", ".css", ".js", ".svg"}
         and "local" not in path.relative_to(ROOT / "backend").parts
     }
     assert product <= shipped, f"missing from the wheel: {sorted(product - shipped)}"

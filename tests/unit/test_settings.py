@@ -89,6 +89,10 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("WEB_CONCURRENCY", "0"),
         ("S3_CONNECT_TIMEOUT_SECONDS", "0"),
         ("S3_READ_TIMEOUT_SECONDS", "soon"),
+        ("S3_MAX_ATTEMPTS", "0"),
+        ("S3_MAX_ATTEMPTS", "11"),
+        ("S3_MAX_CONCURRENT_CALLS", "0"),
+        ("S3_MAX_CONCURRENT_CALLS", "40"),  # as many as WORKER_THREADS: none left for the rest
         ("DATABASE_URL", "mysql://stowage@localhost/stowage"),
         ("DATABASE_URL", "localhost:5432"),
         ("S3_KEY_PREFIX", "uploads"),
