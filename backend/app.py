@@ -18,6 +18,7 @@ from backend import __version__, logs
 from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
+from backend.domain.multipart import MultipartService
 from backend.domain.tokens import TokenService
 from backend.domain.uploads import UploadService
 from backend.http.bodies import REQUEST_BODY_LIMIT
@@ -27,6 +28,7 @@ from backend.http.files import FilesController
 from backend.http.health import HealthController
 from backend.http.metrics import metrics_endpoint
 from backend.http.openapi import API_DESCRIPTION
+from backend.http.parts import PartsController
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.tracking import RequestTracking
 from backend.http.web import web_client
@@ -37,6 +39,7 @@ from backend.settings import ConfigError, Settings, load_settings
 SERVICES: dict[str, Callable[[Resources], object]] = {
     "uploads": lambda r: UploadService(r.engine, r.storage, r.settings),
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
+    "multipart": lambda r: MultipartService(r.engine, r.storage, r.settings),
     "keys": lambda r: KeyService(r.engine),
     "tokens": lambda r: TokenService(r.engine, r.settings.oidc),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
@@ -88,7 +91,13 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
                 made.close()
             workers.shutdown(wait=False, cancel_futures=True)
 
-    handlers: list[Any] = [HealthController, FilesController, swagger_ui_assets(), web_client()]
+    handlers: list[Any] = [
+        HealthController,
+        FilesController,
+        PartsController,
+        swagger_ui_assets(),
+        web_client(),
+    ]
     if settings.observability.metrics_enabled:
         handlers.append(metrics_endpoint(settings.observability.metrics_token))
     app = Litestar(

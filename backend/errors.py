@@ -64,6 +64,40 @@ class FileNotReady(Conflict):
     code = "file_not_ready"
 
 
+class FileNotPending(Conflict):
+    """The file's upload is over (it is ready or rejected): its parts cannot change."""
+
+    code = "file_not_pending"
+
+
+class NotMultipart(Conflict):
+    """The file is a single-part upload: it has no parts."""
+
+    code = "not_multipart"
+
+
+class UploadGone(Conflict):
+    """S3 no longer has the multipart upload (aborted or expired): announce the file again."""
+
+    code = "upload_gone"
+
+
+class PartsMissing(Conflict):
+    """Confirm found parts S3 does not have yet; `missing_parts` names them."""
+
+    code = "parts_missing"
+
+    def __init__(self, detail: str, missing_parts: list[int]) -> None:
+        super().__init__(detail)
+        self.missing_parts = missing_parts
+
+
+class PartsInvalid(Conflict):
+    """Parts S3 holds have another size or other bytes than agreed: send them again."""
+
+    code = "parts_invalid"
+
+
 class TooLarge(DomainError):
     """The declared size is over the configured limit."""
 

@@ -16,7 +16,9 @@ import msgspec
 
 from backend.domain.content_types import is_allow_list_entry
 
+MiB = 1024**2
 GiB = 1024**3
+TiB = 1024**4
 
 # A conservative default: common documents, images, media and archives. Anything a browser
 # would render as active content from the bucket's origin (HTML, SVG, XHTML, JavaScript) is
@@ -183,11 +185,30 @@ class UploadSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_upload_bytes: Annotated[
         int,
         msgspec.Meta(
-            description="Largest file accepted in a single POST, in bytes (S3 takes at most 5 GiB)",
+            description="Largest file accepted, in bytes, multipart included (S3 takes at most "
+            "5 TiB)",
+            ge=0,
+            le=5 * TiB,
+        ),
+    ] = msgspec.field(default=5 * TiB, name="MAX_UPLOAD_BYTES")
+    max_single_upload_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            description="Largest file accepted in one POST form or PUT, in bytes (S3 takes at "
+            "most 5 GiB in one request); larger files go multipart",
             ge=0,
             le=5 * GiB,
         ),
-    ] = msgspec.field(default=5 * GiB, name="MAX_UPLOAD_BYTES")
+    ] = msgspec.field(default=5 * GiB, name="MAX_SINGLE_UPLOAD_BYTES")
+    multipart_threshold_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            description="Files larger than this go multipart unless the client asks otherwise, "
+            "in bytes (at most MAX_SINGLE_UPLOAD_BYTES)",
+            ge=0,
+            le=5 * GiB,
+        ),
+    ] = msgspec.field(default=64 * MiB, name="MULTIPART_THRESHOLD_BYTES")
     allowed_content_types: Annotated[
         tuple[str, ...],
         msgspec.Meta(
@@ -197,7 +218,11 @@ class UploadSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = msgspec.field(default=DEFAULT_CONTENT_TYPES, name="ALLOWED_CONTENT_TYPES")
 
     def __post_init__(self) -> None:
-        """Every allow-list entry must be a type, a family or a vendor tree."""
+        """Every allow-list entry must be a type, a family or a vendor tree; limits agree."""
+        if self.multipart_threshold_bytes > self.max_single_upload_bytes:
+            raise ConfigError(
+                "MULTIPART_THRESHOLD_BYTES", "must not be over MAX_SINGLE_UPLOAD_BYTES"
+            )
         if not self.allowed_content_types:
             raise ConfigError("ALLOWED_CONTENT_TYPES", "must name at least one type")
         for entry in self.allowed_content_types:

@@ -325,12 +325,12 @@ variable "max_signature_age_ms" {
 
 variable "max_upload_bytes" {
   type        = number
-  description = "Largest upload the app accepts, in bytes (MAX_UPLOAD_BYTES). Null leaves the app's default."
+  description = "Largest upload the app accepts, multipart included, in bytes (MAX_UPLOAD_BYTES). Null leaves the app's default (5 TiB)."
   default     = null
 
   validation {
-    condition     = var.max_upload_bytes == null || (coalesce(var.max_upload_bytes, 1) >= 1 && coalesce(var.max_upload_bytes, 1) <= 5368709120)
-    error_message = "max_upload_bytes must be between 1 byte and 5 GiB, the most one presigned POST can carry."
+    condition     = var.max_upload_bytes == null || (coalesce(var.max_upload_bytes, 1) >= 1 && coalesce(var.max_upload_bytes, 1) <= 5497558138880)
+    error_message = "max_upload_bytes must be between 1 byte and 5 TiB, the largest object S3 stores."
   }
 }
 

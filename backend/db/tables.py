@@ -128,3 +128,28 @@ class File(SQLModel, table=True):
     confirmed_at: datetime | None = Field(
         default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
     )
+    # Multipart uploads only: S3's UploadId (never shown to clients) and the agreed part size.
+    multipart_upload_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(1024), nullable=True)
+    )
+    part_size: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    # What confirm verified, once ready: one of backend.domain.records.Integrity.
+    integrity: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
+    # Multipart: the composite checksum S3 reported at completion ("<base64>-<parts>").
+    composite_sha256: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(100), nullable=True)
+    )
+
+
+class UploadPart(SQLModel, table=True):
+    """The SHA-256 a multipart file's part was last signed with; completion passes it to S3."""
+
+    __tablename__ = "upload_parts"
+
+    file_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(), sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    part_number: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True))
+    sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

@@ -10,6 +10,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from backend import storage_multipart as s3parts
 from backend.db import files as queries
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
@@ -108,7 +109,7 @@ class FileService:
         return Download(url=url, expires_at=utcnow() + timedelta(seconds=ttl))
 
     def delete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
-        """Hide the file, destroy every version of its object, then drop the row.
+        """Hide the file, abort its multipart upload, destroy every version, then drop the row.
 
         If S3 fails halfway the row stays `deleting`: invisible, and a repeated DELETE finishes
         the job. A row is never left pointing at bytes that are gone.
@@ -121,6 +122,10 @@ class FileService:
                 session, owner_id, file_id, from_status=file.status,
                 values={"status": FileStatus.DELETING},
             )  # fmt: skip
+        if file.multipart_upload_id is not None:
+            # An unfinished multipart upload keeps its parts (and their storage cost) until
+            # aborted; a completed one is already gone and the abort is a no-op.
+            s3parts.abort(self.storage, file.object_key, upload_id=file.multipart_upload_id)
         self.storage.purge(file.object_key)
         with transaction(self.engine) as session:
             queries.delete(session, owner_id, file_id)

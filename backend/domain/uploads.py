@@ -15,8 +15,16 @@ from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
 from backend.domain.content_types import normalize_content_type, require_allowed
 from backend.domain.filenames import normalize_filename
-from backend.domain.records import FileStatus, Mismatch, find_file, recorded_mismatches
-from backend.errors import InvalidInput, NotFound, ObjectMissing, TooLarge
+from backend.domain.multipart import MultipartService, plan_of
+from backend.domain.part_sizes import PartPlan
+from backend.domain.records import (
+    FileStatus,
+    Integrity,
+    Mismatch,
+    find_file,
+    recorded_mismatches,
+)
+from backend.errors import InvalidInput, NotFound, ObjectMissing, TooLarge, UploadGone
 from backend.settings import Settings
 from backend.storage import ObjectFacts, PresignedPost, PresignedPut, Storage, sha256_b64_to_hex
 
@@ -35,6 +43,8 @@ class UploadTicket:
     fields: dict[str, str]
     headers: dict[str, str]
     expires_at: datetime
+    # Multipart: how to cut the file (parts are signed later, with /files/{id}/parts).
+    plan: PartPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -71,18 +81,29 @@ class UploadService:
         size: int,
         sha256: str | None,
         method: Literal["POST", "PUT"] = "POST",
+        multipart: bool | None = None,
     ) -> UploadTicket:
         """Record a pending file and sign a request that accepts exactly the declared object.
 
         POST is a form for browsers; PUT sends the file as the body, as native apps' background
-        transfers do. Both bind the same key, size, type, checksum and expiry.
+        transfers do. Both bind the same key, size, type, checksum and expiry. Above the
+        multipart threshold (or when asked) the file goes multipart instead.
         """
         rules = self.settings.uploads
         name = normalize_filename(filename)
         kind = normalize_content_type(content_type)
         if size > rules.max_upload_bytes:
             raise TooLarge(f"{size} bytes is over the limit of {rules.max_upload_bytes} bytes.")
+        if multipart is None:
+            multipart = size > rules.multipart_threshold_bytes
+        if not multipart and size > rules.max_single_upload_bytes:
+            raise TooLarge(
+                f"{size} bytes is over the single-request limit of "
+                f"{rules.max_single_upload_bytes} bytes; upload it in parts (multipart)."
+            )
         require_allowed(kind, rules.allowed_content_types)
+        if multipart:
+            return self._start_multipart(owner_id, name, kind, size, sha256)
         file_id = uuid.uuid4()
         now = utcnow()
         ttl = rules.upload_url_ttl_seconds
@@ -116,11 +137,28 @@ class UploadService:
             expires_at=file.upload_expires_at,
         )
 
+    def _start_multipart(
+        self, owner_id: uuid.UUID, name: str, kind: str, size: int, sha256: str | None
+    ) -> UploadTicket:
+        multipart = MultipartService(self.engine, self.storage, self.settings)
+        file, plan = multipart.start(owner_id, filename=name, content_type=kind, size=size,
+                                     sha256=sha256)  # fmt: skip
+        return UploadTicket(
+            file=file,
+            method="PUT",
+            url="",
+            fields={},
+            headers={},
+            expires_at=file.upload_expires_at,
+            plan=plan,
+        )
+
     def confirm(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> Verdict:
         """Check the object against its declaration; commit it as ready or reject it.
 
         HEAD happens before the UPDATE so a row only becomes ready for bytes that were seen;
         the UPDATE is conditional on `pending`, so concurrent confirms make one transition.
+        A multipart file is first assembled from S3's own part list.
         """
         file = find_file(self.engine, owner_id, file_id)
         if file.status == FileStatus.REJECTED:
@@ -129,11 +167,21 @@ class UploadService:
             self.storage.purge(file.object_key)
         if file.status != FileStatus.PENDING:
             return Verdict(file, recorded_mismatches(file))
+        plan = plan_of(file)
+        composite = None
+        if plan is not None:
+            composite = MultipartService(self.engine, self.storage, self.settings).assemble(
+                file, plan
+            )
         facts = self.storage.head(file.object_key)
         if facts is None:
             now = find_file(self.engine, owner_id, file_id)
             if now.status != FileStatus.PENDING:  # a concurrent confirm decided meanwhile
                 return Verdict(now, recorded_mismatches(now))
+            if plan is not None:
+                raise UploadGone(
+                    "S3 no longer has this upload (aborted or expired); announce the file again."
+                )
             hint = (
                 " The upload form has expired; request a new upload."
                 if utcnow() >= file.upload_expires_at
@@ -146,10 +194,12 @@ class UploadService:
                 owner_id,
                 file_id,
                 from_status=FileStatus.PENDING,
-                values=_outcome(file, facts),
+                values=_outcome(file, facts, composite),
             )
             current = queries.get(session, owner_id, file_id)
         if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile
+            # The delete may have purged before these bytes landed: leave nothing behind.
+            self.storage.purge(file.object_key)
             raise NotFound("No such file.")
         if current.status == FileStatus.REJECTED:
             # The object is not what was promised: destroy every version, only now that the
@@ -158,18 +208,32 @@ class UploadService:
         return Verdict(current, recorded_mismatches(current))
 
 
-def _outcome(file: File, facts: ObjectFacts) -> dict[str, object]:
-    """The row's new values: ready with what was verified, or rejected with what differed."""
+def _outcome(file: File, facts: ObjectFacts, composite: str | None) -> dict[str, object]:
+    """The row's new values: ready with what was verified, or rejected with what differed.
+
+    `composite`: for a multipart file, the checksum S3 must report for its signed parts.
+    """
     mismatches = _compare(file, facts)
+    if file.multipart_upload_id is not None and facts.sha256_b64 != composite:
+        mismatches.append(
+            Mismatch("composite_sha256", composite or "none", facts.sha256_b64 or "none")
+        )
     if mismatches:
         return {"status": FileStatus.REJECTED, "mismatches": [asdict(m) for m in mismatches]}
+    if file.multipart_upload_id is not None:
+        checked = {"integrity": Integrity.PART_SHA256, "composite_sha256": facts.sha256_b64}
+    else:
+        # Without a declared checksum, keep the one S3 computed, when it has one.
+        checked = {
+            "integrity": Integrity.SHA256 if file.sha256 else Integrity.SIZE,
+            "sha256": file.sha256 or _sha256_hex(facts),
+        }
     return {
         "status": FileStatus.READY,
         "etag": facts.etag,
         "version_id": facts.version_id,
         "confirmed_at": utcnow(),
-        # Without a declared checksum, keep the one S3 computed, when it has one.
-        "sha256": file.sha256 or _sha256_hex(facts),
+        **checked,
     }
 
 

@@ -19,10 +19,13 @@ from backend.errors import (
     InvalidInput,
     NotFound,
     ObjectMissing,
+    PartsInvalid,
+    PartsMissing,
     StorageBusy,
     StorageUnavailable,
     TooLarge,
     UnsupportedContentType,
+    UploadGone,
     UploadRejected,
 )
 from backend.http.auth import provide_owner_id, require_api_key
@@ -40,7 +43,8 @@ from backend.http.schemas import (
 )
 
 
-def _file_id(raw: str) -> uuid.UUID:
+def file_uuid(raw: str) -> uuid.UUID:
+    """The file id in a path; a malformed one is a 404 like any unknown id."""
     # A malformed id is just another id that does not exist: same 404, same body.
     try:
         return uuid.UUID(raw)
@@ -70,6 +74,7 @@ class FilesController(Controller):
             TooLarge,
             UnsupportedContentType,
             StorageUnavailable,
+            StorageBusy,  # starting a multipart upload calls S3; signing a form does not
             body=UploadRequest,
         ),
     )
@@ -88,6 +93,7 @@ class FilesController(Controller):
             size=data.size,
             sha256=data.sha256,
             method=data.method,
+            multipart=data.multipart,
         )
         return ticket_out(ticket)
 
@@ -97,7 +103,15 @@ class FilesController(Controller):
         sync_to_thread=True,
         operation_id="confirmUpload",
         **documented(
-            *KEY_GUARD, NotFound, ObjectMissing, UploadRejected, StorageUnavailable, StorageBusy
+            *KEY_GUARD,
+            NotFound,
+            ObjectMissing,
+            PartsMissing,
+            PartsInvalid,
+            UploadGone,
+            UploadRejected,
+            StorageUnavailable,
+            StorageBusy,
         ),
     )
     def confirm(
@@ -106,8 +120,11 @@ class FilesController(Controller):
         owner_id: NamedDependency[uuid.UUID],
         uploads: NamedDependency[UploadService],
     ) -> FileOut:
-        """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
-        verdict = uploads.confirm(owner_id, _file_id(file_id))
+        """Verify the uploaded object (assembling a multipart one first).
+
+        200 when ready; 409 when absent or parts are missing; 422 when it differs.
+        """
+        verdict = uploads.confirm(owner_id, file_uuid(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
             raise UploadRejected(
@@ -158,7 +175,7 @@ class FilesController(Controller):
         files: NamedDependency[FileService],
     ) -> FileOut:
         """One file."""
-        file = files.get(owner_id, _file_id(file_id))
+        file = files.get(owner_id, file_uuid(file_id))
         return file_out(file)
 
     @get(
@@ -186,7 +203,7 @@ class FilesController(Controller):
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut]:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
-        download = files.download(owner_id, _file_id(file_id), disposition)
+        download = files.download(owner_id, file_uuid(file_id), disposition)
         if redirect:
             # A Redirect is a Response too: the annotation names the 200 so the document shows
             # its schema, and the 307 is declared in `responses`.
@@ -207,4 +224,4 @@ class FilesController(Controller):
         files: NamedDependency[FileService],
     ) -> None:
         """Delete the object and the record."""
-        files.delete(owner_id, _file_id(file_id))
+        files.delete(owner_id, file_uuid(file_id))

@@ -71,6 +71,10 @@ class Problem(msgspec.Struct, omit_defaults=True):
         dict[str, str],
         msgspec.Meta(description='not_ready: "ok" or what is wrong, for database and storage'),
     ] = {}
+    missing_parts: Annotated[
+        list[int],
+        msgspec.Meta(description="parts_missing: the part numbers S3 does not have yet"),
+    ] = []
     request_id: Annotated[
         str | None,
         msgspec.Meta(description="The request's id (also in X-Request-ID), for support and logs"),
@@ -112,6 +116,7 @@ def problem_response(
     field_errors: list[dict[str, str]] | None = None,
     mismatches: list[dict[str, str]] | None = None,
     checks: dict[str, str] | None = None,
+    missing_parts: list[int] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
     """A problem+json response."""
@@ -122,6 +127,7 @@ def problem_response(
         errors=field_errors or [],
         mismatches=mismatches or [],
         checks=checks or {},
+        missing_parts=missing_parts or [],
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -144,6 +150,7 @@ def domain_error_handler(
         field_errors = [{"field": exc.field, "message": exc.reason}]
     mismatches = exc.mismatches if isinstance(exc, errors.UploadRejected) else None
     checks = exc.checks if isinstance(exc, errors.NotReady) else None
+    missing = exc.missing_parts if isinstance(exc, errors.PartsMissing) else None
     return problem_response(
         status,
         exc.code,
@@ -151,6 +158,7 @@ def domain_error_handler(
         field_errors=field_errors,
         mismatches=mismatches,
         checks=checks,
+        missing_parts=missing,
         headers=headers,
     )
 

@@ -77,7 +77,7 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ({"db_backup_retention_days": 3}, "db_backup_retention_days"),
         ({"db_app_username": "stowage_admin"}, "db_app_username"),
         ({"app_port": 80}, "app_port"),
-        ({"max_upload_bytes": 6 * 1024**3}, "max_upload_bytes"),
+        ({"max_upload_bytes": 6 * 1024**4}, "max_upload_bytes"),
         ({"app_release_url": "http://example.com/stowage.whl"}, "app_release_url"),
     ],
 )
