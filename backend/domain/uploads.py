@@ -16,7 +16,7 @@ from backend.db.tables import File, utcnow
 from backend.domain.content_types import normalize_content_type, require_allowed
 from backend.domain.filenames import normalize_filename
 from backend.domain.records import FileStatus, Mismatch, find_file, recorded_mismatches
-from backend.errors import InvalidInput, NotFound, ObjectMissing, TooLarge
+from backend.errors import InvalidInput, NotFound, ObjectMissing, TooLarge, UploadExpired
 from backend.settings import Settings
 from backend.storage import ObjectFacts, PresignedPost, PresignedPut, Storage, sha256_b64_to_hex
 
@@ -122,7 +122,7 @@ class UploadService:
         HEAD happens before the UPDATE so a row only becomes ready for bytes that were seen;
         the UPDATE is conditional on `pending`, so concurrent confirms make one transition.
         """
-        file = find_file(self.engine, owner_id, file_id)
+        file = _not_expired(find_file(self.engine, owner_id, file_id))
         if file.status == FileStatus.REJECTED:
             # Recorded before its bytes were destroyed: finish that if an outage or a crash
             # stopped it, so asking again leaves nothing behind.
@@ -131,7 +131,7 @@ class UploadService:
             return Verdict(file, recorded_mismatches(file))
         facts = self.storage.head(file.object_key)
         if facts is None:
-            now = find_file(self.engine, owner_id, file_id)
+            now = _not_expired(find_file(self.engine, owner_id, file_id))
             if now.status != FileStatus.PENDING:  # a concurrent confirm decided meanwhile
                 return Verdict(now, recorded_mismatches(now))
             hint = (
@@ -151,11 +151,29 @@ class UploadService:
             current = queries.get(session, owner_id, file_id)
         if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile
             raise NotFound("No such file.")
+        # The UPDATE waited on a sweeper's lock and found the file decided: its answer stands.
+        _not_expired(current)
         if current.status == FileStatus.REJECTED:
             # The object is not what was promised: destroy every version, only now that the
             # rejection is recorded, so a crash in between cannot lose it.
             self.storage.purge(file.object_key)
         return Verdict(current, recorded_mismatches(current))
+
+
+def _not_expired(file: File) -> File:
+    """The file, unless the sweeper found its form expired with nothing sent."""
+    if file.status == FileStatus.EXPIRED:
+        raise UploadExpired(
+            "The upload form expired before any bytes arrived; request a new upload."
+        )
+    return file
+
+
+def decide(file: File, facts: ObjectFacts | None) -> dict[str, object]:
+    """A pending file's new values once its form has expired: as confirm would, or expired."""
+    if facts is None:
+        return {"status": FileStatus.EXPIRED}
+    return _outcome(file, facts)
 
 
 def _outcome(file: File, facts: ObjectFacts) -> dict[str, object]:

@@ -23,6 +23,7 @@ from backend.errors import (
     StorageUnavailable,
     TooLarge,
     UnsupportedContentType,
+    UploadExpired,
     UploadRejected,
 )
 from backend.http.auth import provide_owner_id, require_api_key
@@ -97,7 +98,13 @@ class FilesController(Controller):
         sync_to_thread=True,
         operation_id="confirmUpload",
         **documented(
-            *KEY_GUARD, NotFound, ObjectMissing, UploadRejected, StorageUnavailable, StorageBusy
+            *KEY_GUARD,
+            NotFound,
+            ObjectMissing,
+            UploadExpired,
+            UploadRejected,
+            StorageUnavailable,
+            StorageBusy,
         ),
     )
     def confirm(
@@ -106,7 +113,7 @@ class FilesController(Controller):
         owner_id: NamedDependency[uuid.UUID],
         uploads: NamedDependency[UploadService],
     ) -> FileOut:
-        """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
+        """Verify the uploaded object: 200 ready; 409 absent or expired; 422 it differs."""
         verdict = uploads.confirm(owner_id, _file_id(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
