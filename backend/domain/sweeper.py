@@ -106,11 +106,11 @@ class Sweeper:
                 )
                 for file in batch:
                     values = decide(file, self.storage.head(file.object_key))
-                    queries.transition(
+                    moved = queries.transition(
                         session, file.owner_id, file.id,
                         from_status=FileStatus.PENDING, values=values,
                     )  # fmt: skip
-                    decided[FileStatus(str(values["status"]))] += 1
+                    decided[FileStatus(str(values["status"]))] += moved
             # Committed: the rejections and expiries are recorded before step 3 destroys bytes.
             report.confirmed += decided[FileStatus.READY]
             report.rejected += decided[FileStatus.REJECTED]
