@@ -275,3 +275,17 @@ def test_a_confirm_after_the_sweeper_decided_gets_its_verdict(
     assert confirmed.status_code == 200
     assert confirmed.json()["status"] == "ready"
     assert confirmed.json()["sha256"] == hashlib.sha256(b"sent late").hexdigest()
+
+
+def test_serve_sweeps_in_the_background_when_an_interval_is_set(
+    api_with: Callable[..., Api], engine: sa.Engine
+) -> None:
+    api = api_with(sweep_interval_seconds=1)
+    ticket = announce(api, b"never sent")
+    expire_form(engine, ticket["file_id"])
+
+    deadline = time.monotonic() + 10
+    while row(engine, ticket["file_id"]).status == "pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert row(engine, ticket["file_id"]).status == "expired"
