@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -157,9 +158,13 @@ def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 @contextmanager
 def _resources(settings: Settings) -> Iterator[Resources]:
-    """The engine and the bucket, for one command."""
+    """The engine and the bucket, for one command whose progress is logged to stderr."""
     from backend.resources import Resources  # noqa: PLC0415
 
+    # The app's own lines only (one per batch), at LOG_LEVEL: a timer's journal keeps them.
+    log = logging.getLogger("backend")
+    log.setLevel(settings.server.log_level.upper())
+    log.addHandler(logging.StreamHandler(sys.stderr))
     made = Resources.create(settings)
     try:
         yield made

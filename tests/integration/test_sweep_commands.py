@@ -49,6 +49,7 @@ def test_sweep_prints_one_line_per_kind_of_work(run: Run, api: Api, engine: sa.E
     lines = result.stdout.splitlines()
     assert len(lines) == 7
     assert "1 upload(s) expired with nothing sent" in lines
+    assert "sweep: decided 1 expired upload(s)" in result.stderr  # the batch's log line
     assert row(engine, ticket["file_id"]).status == "expired"
 
 

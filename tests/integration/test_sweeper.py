@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,6 @@ from backend.db.tables import utcnow
 from backend.errors import StorageUnavailable
 from backend.resources import Resources
 from backend.settings import Settings
-from backend.storage import ObjectFacts
 from tests.integration.api import Api, announce, post_form
 from tests.integration.sweeping import (
     current_bytes,
@@ -199,21 +199,25 @@ def test_two_sweepers_at_once_handle_each_file_exactly_once(
     never = [announce(api, b"never")["file_id"] for _ in range(4)]
     for file_id in sent + never:
         expire_form(engine, file_id)
-    heads: Counter[str] = Counter()
+    stalled = [api.upload(f"stalled {n}".encode())["file_id"] for n in range(4)]
+    for file_id in stalled:
+        update(engine, file_id, status="deleting", deleting_since=utcnow() - timedelta(minutes=5))
+    calls: Counter[tuple[str, str]] = Counter()
     start = threading.Barrier(2)
     reports = []
 
     def sweep_on_its_own_connection() -> None:
         resources = make_resources(sweep_batch_size=3)
         storage = resources.storage
-        head = storage.head
+        for name in ("head", "purge", "prune"):
+            real = getattr(storage, name)
 
-        def counted_head(key: str) -> ObjectFacts | None:
-            heads[key] += 1
-            time.sleep(0.05)  # keep the batches overlapping
-            return head(key)
+            def counted(key: str, *args: object, _name: str = name, _real: Any = real) -> Any:
+                calls[_name, key] += 1
+                time.sleep(0.05)  # keep the two sweepers' batches overlapping
+                return _real(key, *args)
 
-        storage.head = counted_head  # type: ignore[method-assign]
+            setattr(storage, name, counted)
         start.wait()
         reports.append(sweeper(resources).sweep())
 
@@ -224,11 +228,14 @@ def test_two_sweepers_at_once_handle_each_file_exactly_once(
         thread.join(timeout=60)
 
     assert len(reports) == 2
-    assert sorted(heads.values()) == [1] * 12, heads
+    assert set(calls.values()) == {1}, calls
+    assert Counter(name for name, _key in calls) == {"head": 12, "prune": 8, "purge": 8}
     assert sum(r.confirmed for r in reports) == 8
     assert sum(r.expired for r in reports) == 4
+    assert sum(r.deletes_finished for r in reports) == 4
     assert {row(engine, f).status for f in sent} == {"ready"}
     assert {row(engine, f).status for f in never} == {"expired"}
+    assert {row(engine, f) for f in stalled} == {None}
 
 
 def test_a_rejection_is_recorded_before_its_bytes_are_destroyed(
