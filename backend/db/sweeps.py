@@ -69,12 +69,22 @@ def keys_with_rows(session: Session, keys: Sequence[str]) -> set[str]:
     return set(rows.all())
 
 
-def rows_after(session: Session, after: str | None, limit: int) -> list[File]:
-    """Up to `limit` files in object-key order, binary as S3 lists keys, after `after`.
+def rows_after(session: Session, prefix: str, after: str | None, limit: int) -> list[File]:
+    """Up to `limit` files whose keys start with `prefix`, in binary key order, after `after`.
 
-    The key column has the "C" collation on PostgreSQL, so its unique index serves this.
+    The key column has the "C" collation on PostgreSQL, so its unique index serves this: the
+    keys under a prefix ending in "/" are exactly those from it up to the same prefix ending
+    in "0", the next character.
     """
-    query = select(File).order_by(col(File.object_key)).limit(limit)
+    query = (
+        select(File)
+        .where(
+            col(File.object_key) >= prefix,
+            col(File.object_key) < prefix[:-1] + chr(ord(prefix[-1]) + 1),
+        )
+        .order_by(col(File.object_key))
+        .limit(limit)
+    )
     if after is not None:
         query = query.where(col(File.object_key) > after)
     return list(session.exec(query).all())

@@ -120,18 +120,24 @@ class Reconciler:
         return totals
 
     def _objects(self) -> Iterator[StoredObject]:
-        for page in walk(self.storage, self.settings.storage.key_prefix, self._page):
+        for page in walk(self.storage, self._prefix, self._page):
             yield from page
 
     def _rows(self) -> Iterator[File]:
         after: str | None = None
         while True:
             with transaction(self.engine) as session:
-                page = sweeps.rows_after(session, after, self._page)
+                page = sweeps.rows_after(session, self._prefix, after, self._page)
             yield from page
             if len(page) < self._page:
                 return
             after = page[-1].object_key
+
+    @property
+    def _prefix(self) -> str:
+        # Files stored under another prefix (before S3_KEY_PREFIX changed) are not compared:
+        # their objects are not listed, and they would all look missing.
+        return self.settings.storage.key_prefix
 
     @property
     def _page(self) -> int:

@@ -13,6 +13,8 @@ from backend.db.tables import File, Owner, utcnow
 
 # Case, punctuation and accents: a linguistic collation orders these differently from bytes.
 KEYS = ["u/B", "u/a", "u/a-b", "u/a/b", "u/aB", "u/ab", "u/A", "u/é", "u/e", "u/Z", "u/_", "u/~"]
+# Keys under neighbouring prefixes, which a listing of "u/" must leave out.
+OTHERS = ["t/z", "u", "u.", "u0", "v/a"]
 
 
 def test_rows_come_in_binary_key_order_page_after_page(engine: sa.Engine) -> None:
@@ -21,7 +23,7 @@ def test_rows_come_in_binary_key_order_page_after_page(engine: sa.Engine) -> Non
     with transaction(engine) as session:
         session.add(owner)
         session.flush()
-        for key in KEYS:
+        for key in KEYS + OTHERS:
             session.add(
                 File(
                     owner_id=owner.id, object_key=key, filename="f", search_name="f",
@@ -34,10 +36,12 @@ def test_rows_come_in_binary_key_order_page_after_page(engine: sa.Engine) -> Non
     after = None
     while True:
         with transaction(engine) as session:
-            page = sweeps.rows_after(session, after, 5)
+            page = sweeps.rows_after(session, "u/", after, 5)
         listed += [file.object_key for file in page]
         if len(page) < 5:
             break
         after = page[-1].object_key
 
     assert listed == sorted(KEYS, key=lambda key: key.encode())
+    with transaction(engine) as session:
+        assert [f.object_key for f in sweeps.rows_after(session, "v/", None, 5)] == ["v/a"]
