@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,6 +16,8 @@ import sqlalchemy as sa
 from mypy_boto3_s3 import S3Client
 
 from backend.db.tables import utcnow
+from backend.domain.files import FileService
+from backend.domain.uploads import UploadService
 from backend.errors import StorageUnavailable
 from backend.resources import Resources
 from backend.settings import Settings
@@ -296,3 +299,37 @@ def test_serve_sweeps_in_the_background_when_an_interval_is_set(
         time.sleep(0.1)
 
     assert row(engine, ticket["file_id"]).status == "expired"
+
+
+def test_what_a_crashed_confirm_or_delete_left_behind_is_finished_by_the_sweeper(
+    api: Api, engine: sa.Engine, resources: Resources, s3: S3Client, settings: Settings
+) -> None:
+    bucket = settings.storage.bucket
+    differing = announce(api, b"declared")
+    differing_key = differing["upload"]["fields"]["key"]
+    s3.put_object(Bucket=bucket, Key=differing_key, Body=b"other!!!", ContentType="text/plain")
+    doomed = api.upload(b"to be deleted")["file_id"]
+    doomed_key = row(engine, doomed).object_key
+    owner_id = row(engine, doomed).owner_id
+
+    def crash(_key: str) -> None:
+        raise StorageUnavailable("Object storage is unreachable; try again shortly.")
+
+    uploads = UploadService(engine, resources.storage, resources.settings)
+    files = FileService(engine, resources.storage, resources.settings)
+    resources.storage.purge = crash  # type: ignore[method-assign]
+    with pytest.raises(StorageUnavailable):
+        uploads.confirm(owner_id, uuid.UUID(differing["file_id"]))
+    with pytest.raises(StorageUnavailable):
+        files.delete(owner_id, uuid.UUID(doomed))
+    del resources.storage.purge  # the real method again
+    assert row(engine, differing["file_id"]).status == "rejected"
+    assert row(engine, doomed).status == "deleting"
+    expire_form(engine, differing["file_id"])
+    update(engine, doomed, deleting_since=utcnow() - timedelta(minutes=2))
+
+    report = sweeper(resources).sweep()
+
+    assert (report.bytes_discarded, report.deletes_finished) == (1, 1)
+    assert versions(s3, bucket, differing_key) == versions(s3, bucket, doomed_key) == []
+    assert row(engine, doomed) is None
