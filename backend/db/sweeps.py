@@ -21,7 +21,8 @@ def claim_unsettled(
 ) -> list[File]:
     """Lock up to `limit` files in these states, not yet settled, whose form expired before then.
 
-    ix_files_unsettled serves it.
+    ix_files_unsettled serves it. No ORDER BY: any batch will do, and after the migration every
+    earlier file is unsettled once, a set no batch should have to sort.
     """
     query = (
         select(File)
@@ -30,7 +31,6 @@ def claim_unsettled(
             col(File.settled_at).is_(None),
             col(File.upload_expires_at) < expired_before,
         )
-        .order_by(col(File.upload_expires_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
