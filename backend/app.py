@@ -19,6 +19,7 @@ from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
 from backend.domain.multipart import MultipartService
+from backend.domain.sweeper import Sweeper
 from backend.domain.tokens import TokenService
 from backend.domain.uploads import UploadService
 from backend.http.bodies import REQUEST_BODY_LIMIT
@@ -33,6 +34,7 @@ from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.tracking import RequestTracking
 from backend.http.web import web_client
 from backend.resources import Resources
+from backend.schedule import Periodic
 from backend.settings import ConfigError, Settings, load_settings
 
 # The domain services handlers receive as typed dependencies, each built from the resources.
@@ -51,6 +53,17 @@ def _provider(name: str) -> Provide:
         return state.services[name]
 
     return Provide(provide, sync_to_thread=False)
+
+
+def _sweep_schedule(resources: Resources) -> Periodic | None:
+    """The background sweep, started, when SWEEP_INTERVAL_SECONDS turns it on."""
+    interval = resources.settings.sweep.interval_seconds
+    if interval == 0:
+        return None
+    sweeper = Sweeper(resources.engine, resources.storage, resources.settings)
+    periodic = Periodic(sweeper.sweep, interval, name="sweeper")
+    periodic.start()
+    return periodic
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Litestar:
@@ -84,9 +97,12 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
                 "Handler calls waiting for one of the WORKER_THREADS (above 0: all are busy)",
                 workers._work_queue.qsize,  # the executor's own queue: no public accessor
             )
+        sweeping = _sweep_schedule(made)
         try:
             yield
         finally:
+            if sweeping is not None:
+                sweeping.stop()
             if resources is None:
                 made.close()
             workers.shutdown(wait=False, cancel_futures=True)

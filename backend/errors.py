@@ -58,6 +58,12 @@ class ObjectMissing(Conflict):
     code = "object_missing"
 
 
+class UploadExpired(Conflict):
+    """The upload form expired before any bytes arrived; request a new upload."""
+
+    code = "upload_expired"
+
+
 class FileNotReady(Conflict):
     """The file is not (or no longer) in a state that allows this."""
 

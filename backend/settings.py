@@ -1,7 +1,8 @@
 """The one settings object, read from the environment and validated once at startup.
 
-Settings are grouped by concern (database, storage, uploads, server); each field's encoded
-name is its environment variable, so the groups change nothing about how it is configured.
+Settings are grouped by concern (database, storage, uploads, server, sweep, oidc); each
+field's encoded name is its environment variable, so the groups change nothing about how it
+is configured.
 """
 
 from __future__ import annotations
@@ -232,6 +233,40 @@ class UploadSettings(msgspec.Struct, frozen=True, kw_only=True):
                 )
 
 
+class SweepSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Cleaning up after uploads that never finished, deletes that stopped, reused forms."""
+
+    interval_seconds: Annotated[
+        int,
+        msgspec.Meta(
+            description="How often `serve` sweeps in the background, in seconds (jittered by up "
+            "to a fifth); 0 turns it off, leaving `python -m backend sweep` to a timer",
+            ge=0,
+        ),
+    ] = msgspec.field(default=0, name="SWEEP_INTERVAL_SECONDS")
+    grace_seconds: Annotated[
+        int,
+        msgspec.Meta(
+            description="How long after a form's expiry the sweeper waits before deciding an "
+            "upload (a large form upload can still be streaming when the form expires)",
+            ge=0,
+        ),
+    ] = msgspec.field(default=3600, name="SWEEP_GRACE_SECONDS")
+    batch_size: Annotated[
+        int,
+        msgspec.Meta(description="Files the sweeper claims and settles per transaction", ge=1),
+    ] = msgspec.field(default=100, name="SWEEP_BATCH_SIZE")
+    page_size: Annotated[
+        int,
+        msgspec.Meta(
+            description="Objects per bucket listing page and rows per table page when sweep "
+            "and reconcile walk the whole bucket (1-1000)",
+            ge=1,
+            le=1000,
+        ),
+    ] = msgspec.field(default=1000, name="SWEEP_PAGE_SIZE")
+
+
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How `serve` listens, and how much work one process takes on at once."""
 
@@ -369,6 +404,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     storage: StorageSettings
     uploads: UploadSettings = msgspec.field(default_factory=UploadSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    sweep: SweepSettings = msgspec.field(default_factory=SweepSettings)
     oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
     observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
 
@@ -387,6 +423,7 @@ _GROUPS: dict[str, type[msgspec.Struct]] = {
     "storage": StorageSettings,
     "uploads": UploadSettings,
     "server": ServerSettings,
+    "sweep": SweepSettings,
     "oidc": OidcSettings,
     "observability": ObservabilitySettings,
 }

@@ -36,6 +36,8 @@ locals {
       HOST                     = "0.0.0.0"
       PORT                     = tostring(var.app_port)
       WEB_CONCURRENCY          = tostring(var.web_concurrency)
+      # Every instance sweeps; row locks keep them from doing the same work twice.
+      SWEEP_INTERVAL_SECONDS = tostring(var.sweep_interval_seconds)
       # The same origins the bucket's CORS rule allows: one list for both sides.
       CORS_ALLOW_ORIGINS = join(",", var.cors_allowed_origins)
     },

@@ -274,6 +274,17 @@ variable "web_concurrency" {
   }
 }
 
+variable "sweep_interval_seconds" {
+  type        = number
+  description = "How often each instance sweeps in the background (SWEEP_INTERVAL_SECONDS): decides expired uploads, finishes interrupted deletes, prunes extra object versions, deletes objects without a file. 0 turns it off."
+  default     = 300
+
+  validation {
+    condition     = var.sweep_interval_seconds == 0 || (var.sweep_interval_seconds >= 60 && var.sweep_interval_seconds <= 86400 && floor(var.sweep_interval_seconds) == var.sweep_interval_seconds)
+    error_message = "sweep_interval_seconds must be 0 (off) or a whole number of seconds from 60 to 86400."
+  }
+}
+
 variable "s3_key_prefix" {
   type        = string
   description = "Key prefix under which the app stores objects (S3_KEY_PREFIX); the app role can only touch keys under it."

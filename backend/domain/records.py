@@ -21,12 +21,14 @@ class FileStatus(enum.StrEnum):
     """Where a file is in its life.
 
     pending until confirm has seen matching bytes, then ready; rejected when they differed;
-    deleting while its object versions are being destroyed (hidden from everything but delete).
+    expired when the form lapsed with nothing sent (the sweeper decides); deleting while its
+    object versions are being destroyed (hidden from everything but delete).
     """
 
     PENDING = "pending"
     READY = "ready"
     REJECTED = "rejected"
+    EXPIRED = "expired"
     DELETING = "deleting"
 
 

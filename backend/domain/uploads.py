@@ -24,7 +24,14 @@ from backend.domain.records import (
     find_file,
     recorded_mismatches,
 )
-from backend.errors import InvalidInput, NotFound, ObjectMissing, TooLarge, UploadGone
+from backend.errors import (
+    InvalidInput,
+    NotFound,
+    ObjectMissing,
+    TooLarge,
+    UploadExpired,
+    UploadGone,
+)
 from backend.settings import Settings
 from backend.storage import ObjectFacts, PresignedPost, PresignedPut, Storage, sha256_b64_to_hex
 
@@ -160,7 +167,7 @@ class UploadService:
         the UPDATE is conditional on `pending`, so concurrent confirms make one transition.
         A multipart file is first assembled from S3's own part list.
         """
-        file = find_file(self.engine, owner_id, file_id)
+        file = _not_expired(find_file(self.engine, owner_id, file_id))
         if file.status == FileStatus.REJECTED:
             # Recorded before its bytes were destroyed: finish that if an outage or a crash
             # stopped it, so asking again leaves nothing behind.
@@ -175,7 +182,7 @@ class UploadService:
             )
         facts = self.storage.head(file.object_key)
         if facts is None:
-            now = find_file(self.engine, owner_id, file_id)
+            now = _not_expired(find_file(self.engine, owner_id, file_id))
             if now.status != FileStatus.PENDING:  # a concurrent confirm decided meanwhile
                 return Verdict(now, recorded_mismatches(now))
             if plan is not None:
@@ -201,11 +208,34 @@ class UploadService:
             # The delete may have purged before these bytes landed: leave nothing behind.
             self.storage.purge(file.object_key)
             raise NotFound("No such file.")
+        # The UPDATE waited on a sweeper's lock and found the file decided: its answer stands.
+        _not_expired(current)
         if current.status == FileStatus.REJECTED:
             # The object is not what was promised: destroy every version, only now that the
             # rejection is recorded, so a crash in between cannot lose it.
             self.storage.purge(file.object_key)
         return Verdict(current, recorded_mismatches(current))
+
+
+def _not_expired(file: File) -> File:
+    """The file, unless the sweeper found its form expired with nothing sent."""
+    if file.status == FileStatus.EXPIRED:
+        raise UploadExpired(
+            "The upload form expired before any bytes arrived; request a new upload."
+        )
+    return file
+
+
+def decide(
+    file: File, facts: ObjectFacts | None, composite: str | None = None
+) -> dict[str, object]:
+    """A pending file's new values once its form has expired: as confirm would, or expired.
+
+    `composite`: for a multipart file, the checksum S3 must report for its signed parts.
+    """
+    if facts is None:
+        return {"status": FileStatus.EXPIRED}
+    return _outcome(file, facts, composite)
 
 
 def _outcome(file: File, facts: ObjectFacts, composite: str | None) -> dict[str, object]:

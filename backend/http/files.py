@@ -25,6 +25,7 @@ from backend.errors import (
     StorageUnavailable,
     TooLarge,
     UnsupportedContentType,
+    UploadExpired,
     UploadGone,
     UploadRejected,
 )
@@ -109,6 +110,7 @@ class FilesController(Controller):
             PartsMissing,
             PartsInvalid,
             UploadGone,
+            UploadExpired,
             UploadRejected,
             StorageUnavailable,
             StorageBusy,
@@ -122,7 +124,7 @@ class FilesController(Controller):
     ) -> FileOut:
         """Verify the uploaded object (assembling a multipart one first).
 
-        200 when ready; 409 when absent or parts are missing; 422 when it differs.
+        200 when ready; 409 when absent, expired or parts are missing; 422 when it differs.
         """
         verdict = uploads.confirm(owner_id, file_uuid(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.

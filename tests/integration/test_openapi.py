@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -40,6 +41,7 @@ class World:
     via: Api
     s3: S3Client
     bucket: str
+    engine: sa.Engine
 
     def no_key(self, method: str, path: str) -> httpx.Response:
         return self.via.http.request(method, path)
@@ -47,6 +49,16 @@ class World:
     def pending(self) -> str:
         """A file announced but never sent."""
         return str(self.ok.request_upload(b"abc").json()["file_id"])
+
+    def expired(self) -> str:
+        """A file whose form expired with nothing sent, as the sweeper records it."""
+        file_id = self.pending()
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE files SET status = 'expired' WHERE id = :id"),
+                {"id": uuid.UUID(file_id)},
+            )
+        return file_id
 
     def sent(self) -> str:
         """A file whose bytes are in the bucket, not yet confirmed."""
@@ -163,6 +175,8 @@ ANSWERS = [
         lambda w: w.via.request("POST", f"/files/{w.multipart_tampered()}/confirm")),
     Row(CONFIRM, 409, "upload_gone",
         lambda w: w.via.request("POST", f"/files/{w.multipart_gone()}/confirm")),
+    Row(CONFIRM, 409, "upload_expired",
+        lambda w: w.via.request("POST", f"/files/{w.expired()}/confirm")),
     Row(CONFIRM, 422, "upload_rejected",
         lambda w: w.via.request("POST", f"/files/{w.differing()}/confirm")),
     Row(CONFIRM, 503, "storage_unavailable",
@@ -324,11 +338,12 @@ def test_every_answer_the_api_gives_is_documented(
     api: Api,
     s3: S3Client,
     settings: Settings,
+    engine: sa.Engine,
     document: dict[str, Any],
 ) -> None:
     via = api if row.via == "api" else Api(request.getfixturevalue(row.via), api.key)
 
-    response = row.send(World(api, via, s3, settings.storage.bucket))
+    response = row.send(World(api, via, s3, settings.storage.bucket, engine))
 
     assert response.status_code == row.status, response.text
     if row.code is not None:

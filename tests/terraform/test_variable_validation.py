@@ -78,6 +78,9 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ({"db_app_username": "stowage_admin"}, "db_app_username"),
         ({"app_port": 80}, "app_port"),
         ({"max_upload_bytes": 6 * 1024**4}, "max_upload_bytes"),
+        ({"sweep_interval_seconds": 5}, "sweep_interval_seconds"),
+        ({"sweep_interval_seconds": -1}, "sweep_interval_seconds"),
+        ({"sweep_interval_seconds": 90.5}, "sweep_interval_seconds"),
         ({"app_release_url": "http://example.com/stowage.whl"}, "app_release_url"),
     ],
 )
