@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __version__, logs
+from backend.domain.events import UNHEARD
 from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
@@ -39,7 +40,7 @@ from backend.settings import ConfigError, Settings, load_settings
 
 # The domain services handlers receive as typed dependencies, each built from the resources.
 SERVICES: dict[str, Callable[[Resources], object]] = {
-    "uploads": lambda r: UploadService(r.engine, r.storage, r.settings),
+    "uploads": lambda r: UploadService(r.engine, r.storage, r.settings, r.metrics or UNHEARD),
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
     "multipart": lambda r: MultipartService(r.engine, r.storage, r.settings),
     "keys": lambda r: KeyService(r.engine),
@@ -61,7 +62,14 @@ def _sweep_schedule(resources: Resources) -> Periodic | None:
     if interval == 0:
         return None
     sweeper = Sweeper(resources.engine, resources.storage, resources.settings)
-    periodic = Periodic(sweeper.sweep, interval, name="sweeper")
+    metrics = resources.metrics
+
+    def sweep() -> None:
+        report = sweeper.sweep()
+        if metrics is not None:
+            metrics.swept(report)
+
+    periodic = Periodic(sweep, interval, name="sweeper")
     periodic.start()
     return periodic
 

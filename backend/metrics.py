@@ -12,13 +12,17 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from backend.domain.sweeper import SweepReport
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Request latencies from a fraction of a millisecond (signing) to S3's deadlines.
@@ -72,7 +76,30 @@ class Metrics:
         )
         self.db_errors = counter("stowage_db_errors", "Database statements that failed")
         self.sweeps = counter("stowage_sweeps", "Sweeper passes")
-        self.swept = counter("stowage_swept", "What the sweeper did, by kind", ("kind",))
+        self.swept_things = counter(
+            "stowage_swept", "What the background sweeper did, by kind", ("kind",)
+        )
+
+    def initiated(self, method: str) -> None:
+        """An upload was announced (UploadEvents)."""
+        self.uploads_initiated.labels(method).inc()
+
+    def confirmed(self, size: int) -> None:
+        """A file became ready (UploadEvents)."""
+        self.uploads_confirmed.inc()
+        self.bytes_confirmed.inc(size)
+
+    def rejected(self, reason: str) -> None:
+        """A file was rejected (UploadEvents)."""
+        self.uploads_rejected.labels(reason).inc()
+
+    def swept(self, report: SweepReport) -> None:
+        """What one background sweep did."""
+        self.sweeps.inc()
+        self.uploads_expired.inc(report.expired)
+        for kind, count in asdict(report).items():
+            if count:
+                self.swept_things.labels(kind).inc(count)
 
     def gauge(self, name: str, doc: str, read: Callable[[], float]) -> None:
         """A value read live at every scrape (pool use, queue depth)."""

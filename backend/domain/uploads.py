@@ -14,6 +14,7 @@ from backend.db import files as queries
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
 from backend.domain.content_types import normalize_content_type, require_allowed
+from backend.domain.events import UNHEARD, UploadEvents
 from backend.domain.filenames import normalize_filename
 from backend.domain.multipart import MultipartService, plan_of
 from backend.domain.part_sizes import PartPlan
@@ -74,10 +75,17 @@ class UploadService:
     commits), so no database connection is held while S3 answers.
     """
 
-    def __init__(self, engine: sa.Engine, storage: Storage, settings: Settings) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        storage: Storage,
+        settings: Settings,
+        events: UploadEvents = UNHEARD,
+    ) -> None:
         self.engine = engine
         self.storage = storage
         self.settings = settings
+        self.events = events
 
     def request_upload(
         self,
@@ -110,7 +118,9 @@ class UploadService:
             )
         require_allowed(kind, rules.allowed_content_types)
         if multipart:
-            return self._start_multipart(owner_id, name, kind, size, sha256)
+            ticket = self._start_multipart(owner_id, name, kind, size, sha256)
+            self.events.initiated("multipart")
+            return ticket
         file_id = uuid.uuid4()
         now = utcnow()
         ttl = rules.upload_url_ttl_seconds
@@ -135,6 +145,7 @@ class UploadService:
         )
         with transaction(self.engine) as session:
             session.add(file)
+        self.events.initiated(method)
         return UploadTicket(
             file=file,
             method=method,
@@ -196,7 +207,7 @@ class UploadService:
             )
             raise ObjectMissing("No object has arrived for this file." + hint)
         with transaction(self.engine) as session:
-            queries.transition(
+            moved = queries.transition(
                 session,
                 owner_id,
                 file_id,
@@ -204,6 +215,8 @@ class UploadService:
                 values=_outcome(file, facts, composite),
             )
             current = queries.get(session, owner_id, file_id)
+        if moved and current is not None:
+            self._tell(current)
         if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile
             # The delete may have purged before these bytes landed: leave nothing behind.
             self.storage.purge(file.object_key)
@@ -215,6 +228,14 @@ class UploadService:
             # rejection is recorded, so a crash in between cannot lose it.
             self.storage.purge(file.object_key)
         return Verdict(current, recorded_mismatches(current))
+
+    def _tell(self, decided: File) -> None:
+        """Report the transition this call made."""
+        if decided.status == FileStatus.READY:
+            self.events.confirmed(decided.size)
+        elif decided.status == FileStatus.REJECTED:
+            first = (decided.mismatches or [{}])[0]
+            self.events.rejected(first.get("field", "unknown"))
 
 
 def _not_expired(file: File) -> File:

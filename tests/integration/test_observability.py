@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import boto3
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from mypy_boto3_s3 import S3Client
 
 from backend import logs
+from backend.app import create_app
+from backend.resources import Resources
 from backend.settings import ObservabilitySettings, Settings
+from backend.storage import ObjectFacts, Storage
 from tests.configuration import replace_settings
 from tests.integration.api import Api, post_form
 
@@ -170,3 +178,48 @@ def test_metrics_need_their_token_and_are_off_unless_enabled(observed: Api, api:
     wrong = observed.http.get("/metrics", headers={"Authorization": "Bearer guess-guess-guess"})
     assert wrong.status_code == 401
     assert api.http.get("/metrics").status_code == 404
+
+
+class _HeadsAtOnce(Storage):
+    """HEADs that return only once four of them are waiting: four confirms race for real."""
+
+    def __init__(self, inner: Storage) -> None:
+        super().__init__(inner.client, inner.bucket, max_concurrent_calls=4, metrics=inner.metrics)
+        self.barrier = threading.Barrier(4, timeout=15)
+
+    def head(self, key: str) -> ObjectFacts | None:
+        self.barrier.wait()
+        return super().head(key)
+
+
+def test_a_rejection_is_counted_once_by_the_confirm_that_made_it(
+    settings: Settings,
+    boto_session: boto3.session.Session,
+    make_key: Callable[[str], str],
+    s3: S3Client,
+) -> None:
+    metered = replace_settings(settings, metrics_enabled=True, metrics_token=METRICS_TOKEN)
+    made = Resources.create(metered, boto_session)
+    racing = Resources(metered, made.engine, _HeadsAtOnce(made.storage), made.metrics)
+    try:
+        with TestClient(create_app(metered, racing)) as http:
+            api = Api(http, make_key("alice"))
+            ticket = api.request_upload(b"abc", sha256=hashlib.sha256(b"abc").hexdigest()).json()
+            key = ticket["upload"]["fields"]["key"]
+            s3.put_object(Bucket=settings.storage.bucket, Key=key, Body=b"xyz",
+                          ContentType="text/plain")  # fmt: skip
+            before = scrape(api)
+            with ThreadPoolExecutor(4) as clients:
+                answers = list(
+                    clients.map(
+                        lambda _: api.request("POST", f"/files/{ticket['file_id']}/confirm"),
+                        range(4),
+                    )
+                )
+            after = scrape(api)
+    finally:
+        made.close()
+
+    assert {answer.status_code for answer in answers} == {422}
+    assert moved(before, after, 'stowage_uploads_rejected_total{reason="sha256"}') == 1
+    assert moved(before, after, "stowage_uploads_confirmed_total") == 0
