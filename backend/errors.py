@@ -70,6 +70,18 @@ class FileNotReady(Conflict):
     code = "file_not_ready"
 
 
+class IdempotencyKeyUsed(Conflict):
+    """The upload made with this Idempotency-Key is over (ready, rejected or expired)."""
+
+    code = "idempotency_key_used"
+
+
+class IdempotencyKeyReused(DomainError):
+    """This Idempotency-Key was used with a different request; each request needs its own."""
+
+    code = "idempotency_key_reused"
+
+
 class FileNotPending(Conflict):
     """The file's upload is over (it is ready or rejected): its parts cannot change."""
 

@@ -187,3 +187,24 @@ class UploadPart(SQLModel, table=True):
     )
     part_number: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True))
     sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """An owner's Idempotency-Key for an upload request: a retry gets the same file back."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(), sa.ForeignKey("owners.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    key: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    # SHA-256 of the request it was first used with: the same key with another body is refused.
+    request_digest: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    file_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(), sa.ForeignKey("files.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))

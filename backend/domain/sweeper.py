@@ -25,14 +25,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from backend.db import files as queries
-from backend.db import sweeps
+from backend.db import idempotency, sweeps
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
 from backend.domain.bucket import walk
 from backend.domain.files import FileService
 from backend.domain.multipart import MultipartService, plan_of
 from backend.domain.records import FileStatus
-from backend.domain.uploads import decide
+from backend.domain.uploads import IDEMPOTENCY_WINDOW, decide
 from backend.errors import PartsInvalid, PartsMissing
 from backend.settings import Settings
 from backend.storage import ObjectFacts, Storage
@@ -57,6 +57,7 @@ class SweepReport:
     versions_pruned: int = 0
     bytes_discarded: int = 0
     orphans_deleted: int = 0
+    idempotency_keys_forgotten: int = 0
 
     def lines(self) -> list[str]:
         """One human line per kind of work."""
@@ -69,6 +70,7 @@ class SweepReport:
             "version(s) pruned",
             f"{self.bytes_discarded} rejected or expired file(s) had their bytes destroyed",
             f"{self.orphans_deleted} object(s) without a file deleted",
+            f"{self.idempotency_keys_forgotten} idempotency key(s) older than a day forgotten",
         ]
 
     @property
@@ -97,7 +99,17 @@ class Sweeper:
         self._settle(report, cutoff)
         form_lifetime = self.settings.uploads.upload_url_ttl_seconds
         self._delete_orphans(report, cutoff - timedelta(seconds=form_lifetime))
+        self._forget_idempotency_keys(report, now - IDEMPOTENCY_WINDOW)
         return report
+
+    def _forget_idempotency_keys(self, report: SweepReport, cutoff: datetime) -> None:
+        limit = self.settings.sweep.batch_size
+        while True:
+            with transaction(self.engine) as session:
+                forgotten = idempotency.forget_before(session, cutoff, limit=limit)
+            report.idempotency_keys_forgotten += forgotten
+            if forgotten < limit:
+                return
 
     def _decide_pending(self, report: SweepReport, cutoff: datetime) -> None:
         limit = self.settings.sweep.batch_size

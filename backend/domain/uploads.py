@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -11,11 +13,13 @@ from typing import Literal
 import sqlalchemy as sa
 
 from backend.db import files as queries
+from backend.db import idempotency
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
 from backend.domain.content_types import normalize_content_type, require_allowed
 from backend.domain.events import UNHEARD, UploadEvents
 from backend.domain.filenames import normalize_filename
+from backend.domain.files import FileService
 from backend.domain.multipart import MultipartService, plan_of
 from backend.domain.part_sizes import PartPlan
 from backend.domain.records import (
@@ -26,6 +30,8 @@ from backend.domain.records import (
     recorded_mismatches,
 )
 from backend.errors import (
+    IdempotencyKeyReused,
+    IdempotencyKeyUsed,
     InvalidInput,
     NotFound,
     ObjectMissing,
@@ -35,6 +41,9 @@ from backend.errors import (
 )
 from backend.settings import Settings
 from backend.storage import ObjectFacts, PresignedPost, PresignedPut, Storage, sha256_b64_to_hex
+
+# How long an Idempotency-Key keeps answering with the same file.
+IDEMPOTENCY_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,87 @@ class UploadService:
         sha256: str | None,
         method: Literal["POST", "PUT"] = "POST",
         multipart: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> UploadTicket:
+        """Announce a file (see `_announce`); with an idempotency key, at most once a day.
+
+        A retry with the same key and the same request gets the same file back with a fresh
+        form; the same key with another request is refused. Concurrent retries race on the
+        key's row: the loser's file is discarded and the winner's is answered.
+        """
+
+        def announce() -> UploadTicket:
+            return self._announce(owner_id, filename=filename, content_type=content_type,
+                                  size=size, sha256=sha256, method=method,
+                                  multipart=multipart)  # fmt: skip
+
+        if idempotency_key is None:
+            return announce()
+        digest = _digest([filename, content_type, size, sha256, method, multipart])
+        replayed = self._replay(owner_id, idempotency_key, digest, method)
+        if replayed is not None:
+            return replayed
+        ticket = announce()
+        now = utcnow()
+        with transaction(self.engine) as session:
+            won = idempotency.claim(session, owner_id, idempotency_key, digest=digest,
+                                    file_id=ticket.file.id, now=now,
+                                    stale_before=now - IDEMPOTENCY_WINDOW)  # fmt: skip
+        if won:
+            return ticket
+        self._discard_duplicate(ticket.file)
+        replayed = self._replay(owner_id, idempotency_key, digest, method)
+        if replayed is None:  # the winner's file was deleted meanwhile
+            raise IdempotencyKeyUsed("The upload made with this Idempotency-Key is gone.")
+        return replayed
+
+    def _discard_duplicate(self, file: File) -> None:
+        """Undo an announcement that lost the race for its idempotency key."""
+        FileService(self.engine, self.storage, self.settings).discard_object(file)
+        with transaction(self.engine) as session:
+            queries.delete(session, file.owner_id, file.id)
+
+    def _replay(
+        self, owner_id: uuid.UUID, key: str, digest: str, method: Literal["POST", "PUT"]
+    ) -> UploadTicket | None:
+        """The ticket of the key's earlier request, re-signed; None when the key is unused."""
+        with transaction(self.engine) as session:
+            used = idempotency.find(session, owner_id, key, since=utcnow() - IDEMPOTENCY_WINDOW)
+            if used is None:
+                return None
+            if used.request_digest != digest:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was used with a different request; use a new key."
+                )
+            file = queries.get(session, owner_id, used.file_id)
+            if file is None:
+                return None
+            if file.status != FileStatus.PENDING:
+                raise IdempotencyKeyUsed(
+                    f"The upload made with this Idempotency-Key is {file.status} already."
+                )
+            plan = plan_of(file)
+            if plan is None:
+                # A fresh form, and a later expiry to match: the first answer never arrived.
+                file.upload_expires_at = utcnow() + timedelta(
+                    seconds=self.settings.uploads.upload_url_ttl_seconds
+                )
+            session.add(file)
+        if plan is not None:
+            return UploadTicket(file=file, method="PUT", url="", fields={}, headers={},
+                                expires_at=file.upload_expires_at, plan=plan)  # fmt: skip
+        return self._signed(file, method)
+
+    def _announce(
+        self,
+        owner_id: uuid.UUID,
+        *,
+        filename: str,
+        content_type: str,
+        size: int,
+        sha256: str | None,
+        method: Literal["POST", "PUT"] = "POST",
+        multipart: bool | None = None,
     ) -> UploadTicket:
         """Record a pending file and sign a request that accepts exactly the declared object.
 
@@ -126,10 +216,6 @@ class UploadService:
         ttl = rules.upload_url_ttl_seconds
         # Nothing from the filename ever reaches the key: no traversal, no collisions.
         key = f"{self.settings.storage.key_prefix}{owner_id}/{file_id}"
-        digest = sha256.lower() if sha256 else None
-        # Signed before the row exists, so a signing failure leaves nothing behind.
-        sign = self.storage.presign_put if method == "PUT" else self.storage.presign_post
-        signed = sign(key, size=size, content_type=kind, sha256_hex=digest, expires_in=ttl)
         file = File(
             id=file_id,
             owner_id=owner_id,
@@ -138,14 +224,28 @@ class UploadService:
             search_name=name.casefold(),
             content_type=kind,
             size=size,
-            sha256=digest,
+            sha256=sha256.lower() if sha256 else None,
             status=FileStatus.PENDING,
             created_at=now,
             upload_expires_at=now + timedelta(seconds=ttl),
         )
+        # Signed before the row exists, so a signing failure leaves nothing behind.
+        ticket = self._signed(file, method)
         with transaction(self.engine) as session:
             session.add(file)
         self.events.initiated(method)
+        return ticket
+
+    def _signed(self, file: File, method: Literal["POST", "PUT"]) -> UploadTicket:
+        """The file's ticket: a request for exactly its key, size, type and checksum."""
+        sign = self.storage.presign_put if method == "PUT" else self.storage.presign_post
+        signed = sign(
+            file.object_key,
+            size=file.size,
+            content_type=file.content_type,
+            sha256_hex=file.sha256,
+            expires_in=self.settings.uploads.upload_url_ttl_seconds,
+        )
         return UploadTicket(
             file=file,
             method=method,
@@ -236,6 +336,11 @@ class UploadService:
         elif decided.status == FileStatus.REJECTED:
             first = (decided.mismatches or [{}])[0]
             self.events.rejected(first.get("field", "unknown"))
+
+
+def _digest(fields: list[object]) -> str:
+    """A SHA-256 of an upload request's fields, the same for the same request."""
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
 def _not_expired(file: File) -> File:

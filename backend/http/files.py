@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import asdict
 from typing import Annotated, Literal
@@ -9,13 +10,15 @@ from typing import Annotated, Literal
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, QueryParameter, RawBody
+from litestar.params import FromPath, HeaderParameter, QueryParameter, RawBody
 from litestar.response import Redirect
 
 from backend.domain.files import FileService
 from backend.domain.uploads import UploadService
 from backend.errors import (
     FileNotReady,
+    IdempotencyKeyReused,
+    IdempotencyKeyUsed,
     InvalidInput,
     NotFound,
     ObjectMissing,
@@ -42,6 +45,9 @@ from backend.http.schemas import (
     file_out,
     ticket_out,
 )
+
+# What an Idempotency-Key may hold: visible ASCII, as in the IETF draft's examples.
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def file_uuid(raw: str) -> uuid.UUID:
@@ -74,6 +80,8 @@ class FilesController(Controller):
             *JSON_BODY,
             TooLarge,
             UnsupportedContentType,
+            IdempotencyKeyReused,
+            IdempotencyKeyUsed,
             StorageUnavailable,
             StorageBusy,  # starting a multipart upload calls S3; signing a form does not
             body=UploadRequest,
@@ -84,8 +92,19 @@ class FilesController(Controller):
         body: RawBody,
         owner_id: NamedDependency[uuid.UUID],
         uploads: NamedDependency[UploadService],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                description="Any unique string of 1-255 visible ASCII characters: a retry "
+                "with the same key and body within a day answers the same file, with a "
+                "fresh form, instead of a second one",
+            ),
+        ] = None,
     ) -> UploadTicketOut:
         """Record a pending file and return the presigned POST form (or PUT) for its bytes."""
+        if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise InvalidInput("Idempotency-Key", "must be 1-255 visible ASCII characters")
         data = decode(body, UploadRequest)
         ticket = uploads.request_upload(
             owner_id,
@@ -95,6 +114,7 @@ class FilesController(Controller):
             sha256=data.sha256,
             method=data.method,
             multipart=data.multipart,
+            idempotency_key=idempotency_key,
         )
         return ticket_out(ticket)
 

@@ -21,6 +21,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.MalformedBody: 400,
     errors.InvalidInput: 422,
     errors.UploadRejected: 422,
+    errors.IdempotencyKeyReused: 422,
     errors.NotAuthenticated: 401,
     errors.NotFound: 404,
     errors.Conflict: 409,

@@ -73,6 +73,20 @@ class World:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"xyz", ContentType="text/plain")
         return str(ticket["file_id"])
 
+    def announced_twice(self, key: str, second: dict[str, Any]) -> httpx.Response:
+        """Announce with an Idempotency-Key, then again with the same key and `second`."""
+        headers = {"Idempotency-Key": key}
+        self.ok.request("POST", "/files/upload", json=UPLOAD, headers=headers)
+        return self.via.request("POST", "/files/upload", json=second, headers=headers)
+
+    def confirmed_then_retried(self) -> httpx.Response:
+        """Announce with an Idempotency-Key, upload and confirm, then announce again."""
+        headers = {"Idempotency-Key": "done"}
+        ticket = self.ok.request("POST", "/files/upload", json=UPLOAD, headers=headers).json()
+        assert post_form(ticket["upload"], b"abc").status_code == 204
+        self.ok.request("POST", f"/files/{ticket['file_id']}/confirm")
+        return self.via.request("POST", "/files/upload", json=UPLOAD, headers=headers)
+
     def ready(self) -> str:
         """A confirmed file."""
         return str(self.ok.upload(b"abc")["file_id"])
@@ -160,6 +174,9 @@ ANSWERS = [
     Row(UPLOAD_OP, 413, "request_too_large", _upload(filename="a" * 70_000)),
     Row(UPLOAD_OP, 415, "unsupported_content_type", _upload(content_type="text/html")),
     Row(UPLOAD_OP, 422, "invalid_input", _upload(size=-1)),
+    Row(UPLOAD_OP, 422, "idempotency_key_reused",
+        lambda w: w.announced_twice("reused", {**UPLOAD, "filename": "b.txt"})),
+    Row(UPLOAD_OP, 409, "idempotency_key_used", lambda w: w.confirmed_then_retried()),
     Row(UPLOAD_OP, 503, "storage_unavailable", _upload(), via="no_credentials"),
     Row(UPLOAD_OP, 503, "storage_busy", _upload(multipart=True), via="storage_busy"),
     Row(UPLOAD_OP, 503, "database_unavailable", _upload(), via="no_database"),
