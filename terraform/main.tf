@@ -2,11 +2,21 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+# Standard availability zones only: opted-in Local Zones (<region>-lax-1a) sort before <region>a and would take the
+# subnets, the NAT gateway and the database standby. No state filter, so a zone that is briefly impaired at plan time
+# does not shift the slice and replace the subnets.
 data "aws_availability_zones" "available" {
-  #checkov:skip=CKV_AWS_394:Only the first two names in sorted order are used, so a newly added zone changes nothing; pin with availability_zones.
   count = var.availability_zones == null ? 1 : 0
 
-  state = "available"
+  filter {
+    name   = "zone-type"
+    values = ["availability-zone"]
+  }
+
+  filter {
+    name   = "opt-in-status"
+    values = ["opt-in-not-required"]
+  }
 }
 
 locals {

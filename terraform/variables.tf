@@ -4,11 +4,23 @@
 
 variable "name" {
   type        = string
-  description = "Name of this deployment; prefixes every resource name (e.g. \"stowage-prod\")."
+  description = "Name of this deployment; prefixes every resource name (e.g. \"stowage-prod\"). 3-22 characters: the longest derived name, the RDS monitoring role's name_prefix \"<name>-rds-monitoring-\", may have 38."
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name))
-    error_message = "name must be 3-24 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.name))
+    error_message = "name must be 3-22 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+
+  # RDS refuses "--" in instance identifiers and parameter group names; S3 reserves "xn--" and "--...-s3" forms.
+  validation {
+    condition     = !strcontains(var.name, "--")
+    error_message = "name must not contain two hyphens in a row (RDS refuses them)."
+  }
+
+  # Bucket names starting with these are reserved by S3; the files and logs buckets start with the name.
+  validation {
+    condition     = !startswith(var.name, "sthree-") && !startswith(var.name, "amzn-s3-demo-")
+    error_message = "name must not start with sthree- or amzn-s3-demo-: S3 reserves those bucket name prefixes."
   }
 }
 
@@ -45,7 +57,7 @@ variable "vpc_cidr" {
 
 variable "availability_zones" {
   type        = list(string)
-  description = "The two availability zones to use (e.g. [\"eu-central-1a\", \"eu-central-1b\"]). Null takes the first two available zones of the region."
+  description = "The two availability zones to use (e.g. [\"eu-central-1a\", \"eu-central-1b\"]). Null takes the first two, by name, of the region's standard availability zones (no Local or Wavelength Zones)."
   default     = null
 
   validation {

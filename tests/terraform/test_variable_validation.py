@@ -47,6 +47,11 @@ def test_example_tfvars_pass_every_validation(variables_module: TerraformCommand
     assert plan_errors(variables_module, {}) == []
 
 
+@pytest.mark.parametrize("name", ["abc", "a-b", "a" * 22, "stowage-prod-eu-west-01"[:22]])
+def test_names_at_the_edges_pass(variables_module: TerraformCommand, name: str) -> None:
+    assert plan_errors(variables_module, {"name": name}) == []
+
+
 def test_load_balanced_example_passes_every_validation(variables_module: TerraformCommand) -> None:
     overrides = {
         "load_balanced": True,
@@ -58,6 +63,12 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [
+        ({"name": "a" * 23}, "name"),
+        ({"name": "stowage--prod"}, "name"),
+        ({"name": "stowage-"}, "name"),
+        ({"name": "1stowage"}, "name"),
+        ({"name": "sthree-files"}, "name"),
+        ({"name": "Stowage"}, "name"),
         ({"instance_ingress_cidrs": ["0.0.0.0/0"]}, "instance_ingress_cidrs"),
         ({"instance_ingress_cidrs": ["::/0"]}, "instance_ingress_cidrs"),
         ({"instance_ingress_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]}, "instance_ingress_cidrs"),
