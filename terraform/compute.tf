@@ -118,9 +118,11 @@ resource "aws_autoscaling_group" "this" {
   vpc_zone_identifier = aws_subnet.private[*].id
   target_group_arns   = [aws_lb_target_group.this[0].arn]
 
-  # The load balancer's /health/ready check decides, so an instance that cannot reach the database or the bucket is
-  # replaced. The grace period covers package installation on first boot.
-  health_check_type         = "ELB"
+  # Replaced only when EC2 says the instance is broken. The load balancer routes on /health/ready, but a database
+  # failover fails that check on every instance at once, and replacing them all would turn a 1-2 minute failover into
+  # an outage of several first boots. A process that stops answering /health/live is restarted on the instance
+  # (stowage-liveness.timer); instances that stay unready raise the readiness alarm (monitoring.tf).
+  health_check_type         = "EC2"
   health_check_grace_period = 600
 
   launch_template {

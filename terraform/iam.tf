@@ -1,6 +1,7 @@
 # The role the API instances run as. Its own policy is least privilege: the object actions the app uses under the key
-# prefix, listing restricted to that prefix, IAM login as the app's database user, and reading the one master secret
-# the first boot needs to create that user. Session Manager access comes from AWS's SSM core managed policy.
+# prefix, listing restricted to that prefix, IAM login as the app's database user, the boot's dependency lock, and,
+# only during the bootstrap window after the database is created, the master secret the first boot needs to create
+# that user. Session Manager access comes from AWS's SSM core managed policy.
 
 data "aws_iam_policy_document" "app_assume" {
   statement {
@@ -65,11 +66,25 @@ data "aws_iam_policy_document" "app" {
     resources = [local.db_app_user_arn]
   }
 
-  # First boot reads the RDS-managed master secret once to create the IAM-authenticated app user.
+  # First boot reads the RDS-managed master secret to create the IAM-authenticated app user; only in the window after
+  # the database is created, so that code running on an instance later cannot become the database administrator.
   statement {
-    sid       = "ReadDatabaseMasterSecret"
+    sid       = "ReadDatabaseMasterSecretDuringBootstrap"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+
+    condition {
+      test     = "DateLessThan"
+      variable = "aws:CurrentTime"
+      values   = [timeadd(terraform_data.db_bootstrap_window.output, "${var.db_bootstrap_window_minutes}m")]
+    }
+  }
+
+  # The hashed dependency lock the first boot installs from (user_data.tf).
+  statement {
+    sid       = "ReadDeployArtifacts"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.this.arn}/${local.deploy_key_prefix}*"]
   }
 
   dynamic "statement" {

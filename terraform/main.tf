@@ -46,6 +46,9 @@ locals {
       HOST                     = "0.0.0.0"
       PORT                     = tostring(var.app_port)
       WEB_CONCURRENCY          = tostring(var.web_concurrency)
+      WORKER_THREADS           = tostring(local.worker_threads)
+      DATABASE_POOL_SIZE       = tostring(local.db_pool_size)
+      S3_MAX_CONCURRENT_CALLS  = tostring(local.s3_max_concurrent_calls)
       # The same origins the bucket's CORS rule allows: one list for both sides.
       CORS_ALLOW_ORIGINS = join(",", var.cors_allowed_origins)
     },

@@ -228,12 +228,17 @@ variable "app_release_url" {
 
 variable "app_release_sha256" {
   type        = string
-  description = "SHA-256 of the release artefact; pip refuses the download if it differs. Recommended with app_release_url."
+  description = "SHA-256 of the release artefact; pip refuses the download if it differs. Required with app_release_url."
   default     = null
 
   validation {
     condition     = var.app_release_sha256 == null || can(regex("^[0-9a-f]{64}$", coalesce(var.app_release_sha256, "-")))
     error_message = "app_release_sha256 must be 64 lower-case hex digits."
+  }
+
+  validation {
+    condition     = var.app_release_url == null || var.app_release_sha256 != null
+    error_message = "app_release_sha256 is required with app_release_url: every file an instance installs is checked against a hash."
   }
 }
 
@@ -294,6 +299,11 @@ variable "s3_key_prefix" {
   validation {
     condition     = can(regex("^[A-Za-z0-9!_.()-]+(/[A-Za-z0-9!_.()-]+)*/$", var.s3_key_prefix))
     error_message = "s3_key_prefix must be non-empty, end with '/', and contain no wildcards or spaces."
+  }
+
+  validation {
+    condition     = !startswith(var.s3_key_prefix, "deploy/")
+    error_message = "s3_key_prefix must not start with deploy/: the deployment keeps the instances' dependency lock there."
   }
 }
 
@@ -377,8 +387,9 @@ variable "app_environment" {
   validation {
     condition = length(setintersection(keys(var.app_environment), [
       "DATABASE_URL", "DATABASE_IAM_AUTH", "DATABASE_PASSWORD_SECRET_ARN", "S3_BUCKET", "S3_ENDPOINT_URL", "AWS_REGION",
+      "WEB_CONCURRENCY", "WORKER_THREADS", "DATABASE_POOL_SIZE", "S3_MAX_CONCURRENT_CALLS",
     ])) == 0
-    error_message = "app_environment must not override DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL or AWS_REGION."
+    error_message = "app_environment must not override how the app reaches its database and bucket (DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL, AWS_REGION) or the connection budget (WEB_CONCURRENCY, WORKER_THREADS, DATABASE_POOL_SIZE, S3_MAX_CONCURRENT_CALLS)."
   }
 }
 
@@ -521,6 +532,34 @@ variable "db_app_username" {
   validation {
     condition     = var.db_app_username != var.db_master_username
     error_message = "db_app_username must differ from db_master_username: the app never uses the master user."
+  }
+}
+
+variable "db_max_connections" {
+  type        = number
+  description = "max_connections of the database (set in its parameter group). The app's threads and pools are sized from it so that every worker process of asg_max_size instances fits; raise it with a larger db_instance_class (RDS's own default is about memory / 9.5 MB, 100 suits db.t4g.micro)."
+  default     = 100
+
+  validation {
+    condition     = var.db_max_connections >= 25 && var.db_max_connections <= 5000
+    error_message = "db_max_connections must be between 25 and 5000."
+  }
+
+  # 15 are kept for RDS's superusers, migrations, the bootstrap and operators; each process needs 2 or more.
+  validation {
+    condition     = floor((var.db_max_connections - 15) / ((var.load_balanced ? var.asg_max_size : 1) * var.web_concurrency)) >= 2
+    error_message = "db_max_connections leaves fewer than 2 connections per worker process (db_max_connections - 15 over asg_max_size x web_concurrency): raise db_max_connections (with a larger db_instance_class) or lower asg_max_size or web_concurrency."
+  }
+}
+
+variable "db_bootstrap_window_minutes" {
+  type        = number
+  description = "For how many minutes after the database is created the instances may read its master secret, to create the app's database user. Afterwards only the operator can read it."
+  default     = 180
+
+  validation {
+    condition     = var.db_bootstrap_window_minutes >= 15 && var.db_bootstrap_window_minutes <= 1440
+    error_message = "db_bootstrap_window_minutes must be between 15 and 1440 (one day)."
   }
 }
 

@@ -90,6 +90,15 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ({"app_port": 80}, "app_port"),
         ({"max_upload_bytes": 6 * 1024**3}, "max_upload_bytes"),
         ({"app_release_url": "http://example.com/stowage.whl"}, "app_release_url"),
+        ({"app_release_sha256": None}, "app_release_sha256"),
+        ({"s3_key_prefix": "deploy/uploads/"}, "s3_key_prefix"),
+        ({"app_environment": {"WORKER_THREADS": "64"}}, "app_environment"),
+        (
+            {"load_balanced": True, "certificate_arn": "arn:aws:acm:x:1:c/a", "asg_max_size": 30},
+            "db_max_connections",
+        ),
+        ({"web_concurrency": 64, "db_max_connections": 100}, "db_max_connections"),
+        ({"db_bootstrap_window_minutes": 5}, "db_bootstrap_window_minutes"),
     ],
 )
 def test_unsafe_or_inconsistent_settings_are_refused(
