@@ -1,15 +1,15 @@
 output "api_url" {
   description = "Base URL of the API."
   value = (
-    var.load_balanced
+    local.lb_enabled
     ? "https://${coalesce(var.api_domain_name, aws_lb.this[0].dns_name)}"
     : "http://${aws_instance.this[0].public_dns}:${var.app_port}"
   )
 }
 
 output "load_balancer_dns_name" {
-  description = "DNS name of the load balancer to point api_domain_name at (null in single-instance mode)."
-  value       = var.load_balanced ? aws_lb.this[0].dns_name : null
+  description = "DNS name of the load balancer to point api_domain_name at (null with allow_plain_http)."
+  value       = local.lb_enabled ? aws_lb.this[0].dns_name : null
 }
 
 output "bucket_name" {

@@ -68,7 +68,7 @@ variable "availability_zones" {
 
 variable "lb_ingress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks allowed to reach the load balancer on ports 80 (redirect) and 443. Used when load_balanced = true."
+  description = "CIDR blocks allowed to reach the load balancer on ports 80 (redirect) and 443."
   default     = ["0.0.0.0/0"]
 
   validation {
@@ -79,7 +79,7 @@ variable "lb_ingress_cidrs" {
 
 variable "instance_ingress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks allowed to reach the single instance directly on app_port (plain HTTP). Used when load_balanced = false. The open internet is refused: publish through the load balancer for that."
+  description = "CIDR blocks allowed to reach the single instance directly on app_port (plain HTTP). Used only with allow_plain_http = true. The open internet is refused: publish through the load balancer for that."
   default     = []
 
   validation {
@@ -87,6 +87,23 @@ variable "instance_ingress_cidrs" {
       for cidr in var.instance_ingress_cidrs : can(cidrhost(cidr, 0)) && tonumber(split("/", cidr)[1]) >= 8
     ])
     error_message = "instance_ingress_cidrs must contain valid CIDR blocks no wider than /8 (the open internet, or most of it, is refused)."
+  }
+}
+
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (usually SNS topics) the CloudWatch alarms notify when they fire and when they recover. Empty: the alarms only show their state."
+  default     = []
+}
+
+variable "alarm_5xx_per_5_minutes" {
+  type        = number
+  description = "Server errors (5xx) in 5 minutes above which the API and load balancer error alarms fire."
+  default     = 10
+
+  validation {
+    condition     = var.alarm_5xx_per_5_minutes >= 0
+    error_message = "alarm_5xx_per_5_minutes must not be negative."
   }
 }
 
@@ -124,18 +141,29 @@ variable "ssh_key_name" {
 
 variable "load_balanced" {
   type        = bool
-  description = "false: one instance in a public subnet serving plain HTTP to instance_ingress_cidrs. true: an Auto Scaling Group in private subnets behind an HTTPS Application Load Balancer (adds a NAT gateway)."
+  description = "false: one instance in a public subnet behind an HTTPS Application Load Balancer (or, with allow_plain_http, serving plain HTTP to instance_ingress_cidrs). true: an Auto Scaling Group in private subnets behind the load balancer (adds a NAT gateway)."
   default     = false
+}
+
+variable "allow_plain_http" {
+  type        = bool
+  description = "Opt-out of TLS for the single instance: no load balancer, the instance serves plain HTTP on app_port to instance_ingress_cidrs only, and API keys and tokens cross that network in clear. Only for a trusted network (VPN, peered VPC) or a trial."
+  default     = false
+
+  validation {
+    condition     = !(var.allow_plain_http && var.load_balanced)
+    error_message = "allow_plain_http applies to the single instance only; the load-balanced shape always serves HTTPS."
+  }
 }
 
 variable "certificate_arn" {
   type        = string
-  description = "ARN of an ACM certificate for the load balancer's HTTPS listener. Required when load_balanced = true."
+  description = "ARN of an issued ACM certificate for api_domain_name, in the deployment's region, for the load balancer's HTTPS listener. Required unless allow_plain_http = true."
   default     = null
 
   validation {
-    condition     = !var.load_balanced || var.certificate_arn != null
-    error_message = "load_balanced = true needs certificate_arn: an ACM certificate for the API's domain name."
+    condition     = var.allow_plain_http || var.certificate_arn != null
+    error_message = "certificate_arn is required: an ACM certificate for the API's domain name (or set allow_plain_http = true for a single instance on a trusted network)."
   }
 
   validation {
@@ -439,7 +467,7 @@ variable "noncurrent_version_expiration_days" {
 
 variable "bucket_force_destroy" {
   type        = bool
-  description = "Let terraform destroy delete a non-empty bucket, every object version included. Keep false outside throwaway environments."
+  description = "Let terraform destroy delete the files and log buckets while they hold objects, every version included. Keep false outside throwaway environments."
   default     = false
 }
 
@@ -598,12 +626,18 @@ variable "db_slow_query_ms" {
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Logs
+# Logs and alarms
 # ---------------------------------------------------------------------------------------------------------------------
+
+variable "cloudtrail_data_events" {
+  type        = bool
+  description = "Record every object read, write and delete in the files bucket (CloudTrail data events) into the log bucket. Costs $0.10 per 100,000 events."
+  default     = true
+}
 
 variable "log_retention_days" {
   type        = number
-  description = "Retention of the CloudWatch log groups (VPC flow logs, PostgreSQL logs)."
+  description = "Retention of the CloudWatch log groups (VPC flow logs, PostgreSQL logs) and of the log bucket's objects (access logs, CloudTrail), in days."
   default     = 365
 
   validation {

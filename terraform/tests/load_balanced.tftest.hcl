@@ -21,6 +21,16 @@ run "plan" {
     condition     = length(aws_instance.this) == 0 && length(aws_autoscaling_group.this) == 1
     error_message = "the load-balanced shape runs an Auto Scaling Group and no single instance"
   }
+
+  assert {
+    condition     = aws_autoscaling_group.this[0].health_check_type == "EC2" && aws_lb_target_group.this[0].health_check[0].path == "/health/ready"
+    error_message = "the load balancer routes on readiness; the group replaces only instances EC2 finds broken"
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.unready_hosts) == 1 && length(aws_cloudwatch_metric_alarm.no_ready_host) == 1
+    error_message = "readiness failures raise alarms"
+  }
 }
 
 run "apply" {

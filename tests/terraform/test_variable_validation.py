@@ -52,6 +52,17 @@ def test_names_at_the_edges_pass(variables_module: TerraformCommand, name: str) 
     assert plan_errors(variables_module, {"name": name}) == []
 
 
+def test_plain_http_opt_out_passes_without_a_certificate(
+    variables_module: TerraformCommand,
+) -> None:
+    overrides = {
+        "certificate_arn": None,
+        "allow_plain_http": True,
+        "instance_ingress_cidrs": ["203.0.113.0/24"],
+    }
+    assert plan_errors(variables_module, overrides) == []
+
+
 def test_load_balanced_example_passes_every_validation(variables_module: TerraformCommand) -> None:
     overrides = {
         "load_balanced": True,
@@ -76,7 +87,9 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ({"app_environment": {"DATABASE_URL": "postgresql://x"}}, "app_environment"),
         ({"ssh_ingress_cidr": "0.0.0.0/0"}, "ssh_ingress_cidr"),
         ({"ssh_ingress_cidr": "not-a-cidr"}, "ssh_ingress_cidr"),
-        ({"load_balanced": True}, "certificate_arn"),
+        ({"certificate_arn": None}, "certificate_arn"),
+        ({"certificate_arn": None, "load_balanced": True}, "certificate_arn"),
+        ({"allow_plain_http": True, "load_balanced": True}, "allow_plain_http"),
         ({"max_signature_age_ms": 300000}, "max_signature_age_ms"),
         ({"download_url_ttl_seconds": 1200}, "max_signature_age_ms"),
         ({"upload_url_ttl_seconds": 7200}, "upload_url_ttl_seconds"),

@@ -98,3 +98,16 @@ mock_resource "aws_launch_template" {
     latest_version = 1
   }
 }
+
+mock_resource "aws_instance" {
+  defaults = {
+    id         = "i-0123456789abcdef0"
+    public_dns = "ec2-203-0-113-10.eu-central-1.compute.amazonaws.com"
+  }
+}
+
+mock_data "aws_elb_service_account" {
+  defaults = {
+    arn = "arn:aws:iam::054676820928:root"
+  }
+}
