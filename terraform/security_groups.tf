@@ -95,7 +95,7 @@ resource "aws_vpc_security_group_egress_rule" "app_https" {
   for_each = toset(var.app_egress_cidrs)
 
   security_group_id = aws_security_group.app.id
-  description       = "HTTPS out: package index or git host, SSM, Secrets Manager, STS"
+  description       = "HTTPS out: package index, git host and RDS CA bundle at first boot; identity provider keys; AWS APIs without endpoints"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -109,6 +109,17 @@ resource "aws_vpc_security_group_egress_rule" "app_s3" {
   from_port         = 443
   to_port           = 443
   prefix_list_id    = aws_vpc_endpoint.s3.prefix_list_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "app_to_endpoints" {
+  count = var.vpc_interface_endpoints ? 1 : 0
+
+  security_group_id            = aws_security_group.app.id
+  description                  = "HTTPS to the VPC interface endpoints (SSM, Secrets Manager)"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.endpoints[0].id
 }
 
 resource "aws_vpc_security_group_egress_rule" "app_to_db" {
@@ -136,5 +147,28 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_app" {
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
+  referenced_security_group_id = aws_security_group.app.id
+}
+
+resource "aws_security_group" "endpoints" {
+  count = var.vpc_interface_endpoints ? 1 : 0
+
+  name_prefix = "${var.name}-endpoints-"
+  description = "Stowage VPC interface endpoints: HTTPS from the app instances only"
+  vpc_id      = aws_vpc.this.id
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints_from_app" {
+  count = var.vpc_interface_endpoints ? 1 : 0
+
+  security_group_id            = aws_security_group.endpoints[0].id
+  description                  = "HTTPS from the app instances"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
   referenced_security_group_id = aws_security_group.app.id
 }

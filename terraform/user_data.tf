@@ -16,6 +16,7 @@ locals {
     requirements_lock_s3_uri = "s3://${aws_s3_bucket.this.bucket}/${aws_s3_object.requirements_lock.key}"
     requirements_lock_sha256 = local.requirements_lock_sha256
     app_pip_requirement      = local.app_pip_requirement
+    pip_index_option         = var.pip_index_url != null ? "--index-url '${var.pip_index_url}'" : ""
     rds_ca_bundle_url        = "https://truststore.pki.rds.amazonaws.com/${var.region}/${var.region}-bundle.pem"
     rds_ca_bundle_path       = local.rds_ca_bundle_path
     region                   = var.region

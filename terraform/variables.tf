@@ -109,13 +109,19 @@ variable "alarm_5xx_per_5_minutes" {
 
 variable "app_egress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks the instances may reach on port 443 (package index or git host, SSM, Secrets Manager, STS). Narrow it if you mirror packages and use VPC interface endpoints."
+  description = "CIDR blocks the instances may reach on port 443 besides S3, the database and the interface endpoints: during first boot PyPI (or your package mirror), the git host and the RDS CA bundle; at run time the identity provider's keys (OIDC) and, without vpc_interface_endpoints, SSM and Secrets Manager. Narrow it to a package mirror or HTTPS proxy you run, if you have one."
   default     = ["0.0.0.0/0"]
 
   validation {
     condition     = length(var.app_egress_cidrs) > 0 && alltrue([for cidr in var.app_egress_cidrs : can(cidrhost(cidr, 0))])
-    error_message = "app_egress_cidrs must contain at least one valid CIDR block."
+    error_message = "app_egress_cidrs must contain at least one valid CIDR block: first boot needs the package index and the RDS CA bundle."
   }
+}
+
+variable "vpc_interface_endpoints" {
+  type        = bool
+  description = "Reach SSM (Session Manager) and Secrets Manager (the database bootstrap) through VPC interface endpoints in the private subnets instead of the internet, so app_egress_cidrs can be narrowed. About $7 per endpoint and zone a month (4 endpoints, 2 zones)."
+  default     = false
 }
 
 variable "ssh_ingress_cidr" {
@@ -294,6 +300,17 @@ variable "app_git_ref" {
   validation {
     condition     = can(regex("^[A-Za-z0-9._/-]+$", var.app_git_ref))
     error_message = "app_git_ref may only contain letters, digits, '.', '_', '/' and '-'."
+  }
+}
+
+variable "pip_index_url" {
+  type        = string
+  description = "Package index the first boot installs the locked dependencies from, e.g. a mirror inside the VPC. Null uses PyPI. Every file is still checked against the lock's hashes."
+  default     = null
+
+  validation {
+    condition     = var.pip_index_url == null || can(regex("^https://[^\\s'\"#]+$", coalesce(var.pip_index_url, "-")))
+    error_message = "pip_index_url must be an https:// URL without quotes, spaces or fragment."
   }
 }
 

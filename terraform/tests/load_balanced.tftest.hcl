@@ -41,3 +41,17 @@ run "apply" {
     error_message = "the load-balanced API is served over HTTPS"
   }
 }
+
+run "interface_endpoints_and_narrow_egress" {
+  command = plan
+
+  variables {
+    vpc_interface_endpoints = true
+    app_egress_cidrs        = ["10.20.50.0/28"]
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.interface) == 4 && keys(aws_vpc_security_group_egress_rule.app_https) == ["10.20.50.0/28"]
+    error_message = "with interface endpoints, general HTTPS egress narrows to the mirror's addresses"
+  }
+}

@@ -104,6 +104,8 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ({"max_upload_bytes": 6 * 1024**3}, "max_upload_bytes"),
         ({"app_release_url": "http://example.com/stowage.whl"}, "app_release_url"),
         ({"app_release_sha256": None}, "app_release_sha256"),
+        ({"pip_index_url": "http://mirror.internal/simple"}, "pip_index_url"),
+        ({"app_egress_cidrs": []}, "app_egress_cidrs"),
         ({"s3_key_prefix": "deploy/uploads/"}, "s3_key_prefix"),
         ({"app_environment": {"WORKER_THREADS": "64"}}, "app_environment"),
         (
