@@ -57,28 +57,35 @@ def connection_options(args: argparse.Namespace, user: str, password: str) -> di
 
 
 def bootstrap(args: argparse.Namespace) -> None:
-    """Create the app user if missing; grant it IAM login and the privileges it needs."""
+    """Log in with the master secret and create the app user."""
     secrets = boto3.client("secretsmanager", region_name=args.region)
     master = json.loads(secrets.get_secret_value(SecretId=args.master_secret_arn)["SecretString"])
-    app_user = sql.Identifier(args.app_user)
     options = connection_options(args, master["username"], master["password"])
-    # One transaction: the lock serialises concurrent boots (concurrent GRANTs on one role fail
-    # with "tuple concurrently updated"), and the user appears with all its grants or not at all.
-    with psycopg.connect(**options) as conn, conn.transaction():
+    with psycopg.connect(**options) as conn:
+        create_app_user(conn, dbname=args.dbname, app_user=args.app_user)
+
+
+def create_app_user(conn: psycopg.Connection[Any], *, dbname: str, app_user: str) -> None:
+    """Create the app user if missing; grant it IAM login and the privileges it needs.
+
+    One transaction: the advisory lock serialises concurrent boots (concurrent GRANTs on one
+    role fail with "tuple concurrently updated"), and the user appears with all its grants or
+    not at all.
+    """
+    user = sql.Identifier(app_user)
+    with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (BOOTSTRAP_LOCK_ID,))
-        exists = conn.execute(
-            "SELECT 1 FROM pg_roles WHERE rolname = %s", (args.app_user,)
-        ).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (app_user,)).fetchone()
         if exists is None:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(app_user))
-        conn.execute(sql.SQL("GRANT rds_iam TO {}").format(app_user))
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(user))
+        conn.execute(sql.SQL("GRANT rds_iam TO {}").format(user))
         conn.execute(
             sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
-                sql.Identifier(args.dbname), app_user
+                sql.Identifier(dbname), user
             )
         )
         # Since PostgreSQL 15 not every user may create in the public schema; migrations must.
-        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(app_user))
+        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(user))
 
 
 def main() -> None:
