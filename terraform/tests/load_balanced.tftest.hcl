@@ -40,6 +40,12 @@ run "apply" {
     condition     = startswith(output.api_url, "https://")
     error_message = "the load-balanced API is served over HTTPS"
   }
+
+  # EC2 takes at most 16 KiB of user data before base64; even uncompressed it must fit.
+  assert {
+    condition     = length(local.user_data) < 16384
+    error_message = "the user data must stay under EC2's 16 KiB limit"
+  }
 }
 
 run "interface_endpoints_and_narrow_egress" {

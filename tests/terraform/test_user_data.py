@@ -2,6 +2,8 @@
 
 import configparser
 import re
+import subprocess
+from pathlib import Path
 
 from terraform_config import TERRAFORM_DIR, Terraform
 
@@ -115,6 +117,10 @@ def test_liveness_restarts_the_process_but_never_on_readiness() -> None:
     assert "/health/live" in check
     assert "/health/ready" not in check
     assert "systemctl restart stowage.service" in check
+    # systemd turns $$ into $ and hands the quoted command to sh -c.
+    command = check.removeprefix("/bin/sh -c '").removesuffix("'").replace("$$", "$")
+    result = subprocess.run(["/bin/sh", "-n", "-c", command], capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr
     assert unit("stowage-liveness.timer")["Timer"]["OnUnitActiveSec"]
 
 
@@ -129,3 +135,13 @@ def test_bootstrap_is_serialised_and_idempotent() -> None:
     assert "conn.transaction()" in source
     # An app user that can already log in means no master secret is read at all.
     assert source.index("app_user_can_log_in(args)") < source.index("bootstrap(args)\n")
+
+
+def test_rendered_install_script_is_valid_shell(tmp_path: Path) -> None:
+    template = (TEMPLATES / "install.sh.tftpl").read_text(encoding="utf-8")
+    rendered = re.sub(r"\$\{[a-z0-9_]+\}", "placeholder", template)
+    assert "${" not in rendered
+    script = tmp_path / "stowage-install"
+    script.write_text(rendered, encoding="utf-8")
+    result = subprocess.run(["/bin/sh", "-n", str(script)], capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr
