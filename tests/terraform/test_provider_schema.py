@@ -69,3 +69,13 @@ def test_a_missing_required_argument_is_caught(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "Missing required argument" in result.stderr
     assert '"family"' in result.stderr
+
+
+@pytest.mark.usefixtures("schema_available")
+def test_a_deprecated_argument_is_caught(tmp_path: Path) -> None:
+    # `vpc` on aws_eip is deprecated in 5.x and gone in 6.x.
+    module = planted_copy(tmp_path, "network.tf", '  domain = "vpc"', "  vpc = true")
+    result = validate(module)
+    assert result.returncode != 0
+    assert "warnings" in result.stderr
+    assert "deprecated" in result.stderr.lower()
