@@ -14,10 +14,13 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from backend import __version__
+from backend import __version__, logs
+from backend.domain.events import UNHEARD
 from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
+from backend.domain.multipart import MultipartService
+from backend.domain.sweeper import Sweeper
 from backend.domain.tokens import TokenService
 from backend.domain.uploads import UploadService
 from backend.http.bodies import REQUEST_BODY_LIMIT
@@ -25,16 +28,21 @@ from backend.http.cors import CorsMiddleware, CorsPolicy
 from backend.http.docs import DOCS_PATH, swagger_ui, swagger_ui_assets
 from backend.http.files import FilesController
 from backend.http.health import HealthController
+from backend.http.metrics import metrics_endpoint
 from backend.http.openapi import API_DESCRIPTION
+from backend.http.parts import PartsController
 from backend.http.problems import EXCEPTION_HANDLERS
+from backend.http.tracking import RequestTracking
 from backend.http.web import web_client
 from backend.resources import Resources
+from backend.schedule import Periodic
 from backend.settings import ConfigError, Settings, load_settings
 
 # The domain services handlers receive as typed dependencies, each built from the resources.
 SERVICES: dict[str, Callable[[Resources], object]] = {
-    "uploads": lambda r: UploadService(r.engine, r.storage, r.settings),
+    "uploads": lambda r: UploadService(r.engine, r.storage, r.settings, r.metrics or UNHEARD),
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
+    "multipart": lambda r: MultipartService(r.engine, r.storage, r.settings),
     "keys": lambda r: KeyService(r.engine),
     "tokens": lambda r: TokenService(r.engine, r.settings.oidc),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
@@ -48,6 +56,24 @@ def _provider(name: str) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
+def _sweep_schedule(resources: Resources) -> Periodic | None:
+    """The background sweep, started, when SWEEP_INTERVAL_SECONDS turns it on."""
+    interval = resources.settings.sweep.interval_seconds
+    if interval == 0:
+        return None
+    sweeper = Sweeper(resources.engine, resources.storage, resources.settings)
+    metrics = resources.metrics
+
+    def sweep() -> None:
+        report = sweeper.sweep()
+        if metrics is not None:
+            metrics.swept(report)
+
+    periodic = Periodic(sweep, interval, name="sweeper")
+    periodic.start()
+    return periodic
+
+
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Litestar:
     """Build the app. Settings come from the environment when none are given.
 
@@ -59,6 +85,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             settings = load_settings()
         except ConfigError as exc:
             raise SystemExit(f"configuration error: {exc}") from None
+        # Settings from the environment: this is a real server (uvicorn's factory or `serve`),
+        # not a test, so its logs go out in the configured format.
+        logs.configure(settings.observability, settings.server.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -69,15 +98,34 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         asyncio.get_running_loop().set_default_executor(workers)
         made = resources or Resources.create(settings)
         app.state.services = {name: build(made) for name, build in SERVICES.items()}
+        app.state.metrics = made.metrics
+        if made.metrics is not None:
+            made.metrics.gauge(
+                "stowage_worker_threads_queued",
+                "Handler calls waiting for one of the WORKER_THREADS (above 0: all are busy)",
+                workers._work_queue.qsize,  # the executor's own queue: no public accessor
+            )
+        sweeping = _sweep_schedule(made)
         try:
             yield
         finally:
+            if sweeping is not None:
+                sweeping.stop()
             if resources is None:
                 made.close()
             workers.shutdown(wait=False, cancel_futures=True)
 
+    handlers: list[Any] = [
+        HealthController,
+        FilesController,
+        PartsController,
+        swagger_ui_assets(),
+        web_client(),
+    ]
+    if settings.observability.metrics_enabled:
+        handlers.append(metrics_endpoint(settings.observability.metrics_token))
     app = Litestar(
-        route_handlers=[HealthController, FilesController, swagger_ui_assets(), web_client()],
+        route_handlers=handlers,
         lifespan=[lifespan],
         dependencies={name: _provider(name) for name in SERVICES},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -106,4 +154,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         # gives itself (404, 405) carry CORS headers too and browsers can read them.
         policy = CorsPolicy(settings.server.cors_allow_origins)
         app.asgi_handler = CorsMiddleware(app.asgi_handler, policy)
+    # Outermost, so preflights and refusals get a request id and an access line too.
+    app.asgi_handler = RequestTracking(app.asgi_handler, lambda: app.state.get("metrics"))
     return app

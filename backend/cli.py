@@ -1,4 +1,4 @@
-"""The command line: `python -m backend serve | db upgrade | keys create|list|revoke`.
+"""The command line: `python -m backend serve | db upgrade | keys ... | sweep | reconcile`.
 
 Each command imports what it needs when it runs, so `--help` and usage errors answer at once
 instead of loading the database layer first.
@@ -7,7 +7,10 @@ instead of loading the database layer first.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,6 +20,7 @@ from backend.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from backend.domain.keys import KeyService
+    from backend.resources import Resources
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,20 +64,47 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key", metavar="KEY_OR_ID", help="the key, its key id or its row id")
     revoke.set_defaults(run=_keys_revoke)
+
+    commands.add_parser(
+        "sweep",
+        help="one cleanup pass: decide expired uploads, finish interrupted deletes, prune "
+        "extra object versions, delete objects without a file",
+    ).set_defaults(run=_sweep)
+    reconcile = commands.add_parser(
+        "reconcile", help="compare the bucket with the files table; exit 1 on differences"
+    )
+    reconcile.add_argument(
+        "--fix", action="store_true", help="repair what can be repaired, mark what cannot"
+    )
+    reconcile.set_defaults(run=_reconcile)
     return parser
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415  (only this command needs the server)
 
+    from backend import logs  # noqa: PLC0415
+
+    logs.configure(settings.observability, settings.server.log_level)
+    workers = None if args.reload else settings.server.web_concurrency
+    if settings.observability.metrics_enabled and (workers or 1) > 1:
+        # Each worker writes its counters to files here; the one that answers /metrics adds
+        # them all up. A fresh directory per start: counters restart with the service.
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="stowage-metrics-")
+        )
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
         host=settings.server.host,
         port=settings.server.port,
-        workers=None if args.reload else settings.server.web_concurrency,
+        workers=workers,
         reload=args.reload,
         log_level=settings.server.log_level,
+        # Logging is configured above (and by the app in each worker): one format for every
+        # line, and the app's own access line, which never shows a query string.
+        log_config=None,
+        access_log=False,
         proxy_headers=True,
     )
     return 0
@@ -129,3 +160,40 @@ def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
         info = keys.revoke(args.key)
     print(f"revoked key {info.key_id} of owner {info.owner!r}")
     return 0
+
+
+@contextmanager
+def _resources(settings: Settings) -> Iterator[Resources]:
+    """The engine and the bucket, for one command whose progress is logged to stderr."""
+    from backend.resources import Resources  # noqa: PLC0415
+
+    # The app's own lines only (one per batch), at LOG_LEVEL: a timer's journal keeps them.
+    log = logging.getLogger("backend")
+    log.setLevel(settings.server.log_level.upper())
+    log.addHandler(logging.StreamHandler(sys.stderr))
+    made = Resources.create(settings)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _sweep(settings: Settings, _args: argparse.Namespace) -> int:
+    from backend.domain.sweeper import Sweeper  # noqa: PLC0415
+
+    with _resources(settings) as made:
+        report = Sweeper(made.engine, made.storage, settings).sweep()
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.domain.reconcile import Reconciler  # noqa: PLC0415
+
+    with _resources(settings) as made:
+        totals = Reconciler(made.engine, made.storage, settings).run(
+            fix=args.fix, report=lambda finding: print(finding, flush=True)
+        )
+    print(totals.summary())
+    return 0 if totals.clean else 1

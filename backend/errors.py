@@ -58,10 +58,62 @@ class ObjectMissing(Conflict):
     code = "object_missing"
 
 
+class UploadExpired(Conflict):
+    """The upload form expired before any bytes arrived; request a new upload."""
+
+    code = "upload_expired"
+
+
 class FileNotReady(Conflict):
     """The file is not (or no longer) in a state that allows this."""
 
     code = "file_not_ready"
+
+
+class IdempotencyKeyUsed(Conflict):
+    """The upload made with this Idempotency-Key is over (ready, rejected or expired)."""
+
+    code = "idempotency_key_used"
+
+
+class IdempotencyKeyReused(DomainError):
+    """This Idempotency-Key was used with a different request; each request needs its own."""
+
+    code = "idempotency_key_reused"
+
+
+class FileNotPending(Conflict):
+    """The file's upload is over (it is ready or rejected): its parts cannot change."""
+
+    code = "file_not_pending"
+
+
+class NotMultipart(Conflict):
+    """The file is a single-part upload: it has no parts."""
+
+    code = "not_multipart"
+
+
+class UploadGone(Conflict):
+    """S3 no longer has the multipart upload (aborted or expired): announce the file again."""
+
+    code = "upload_gone"
+
+
+class PartsMissing(Conflict):
+    """Confirm found parts S3 does not have yet; `missing_parts` names them."""
+
+    code = "parts_missing"
+
+    def __init__(self, detail: str, missing_parts: list[int]) -> None:
+        super().__init__(detail)
+        self.missing_parts = missing_parts
+
+
+class PartsInvalid(Conflict):
+    """Parts S3 holds have another size or other bytes than agreed: send them again."""
+
+    code = "parts_invalid"
 
 
 class TooLarge(DomainError):

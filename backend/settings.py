@@ -1,7 +1,8 @@
 """The one settings object, read from the environment and validated once at startup.
 
-Settings are grouped by concern (database, storage, uploads, server); each field's encoded
-name is its environment variable, so the groups change nothing about how it is configured.
+Settings are grouped by concern (database, storage, uploads, server, sweep, oidc); each
+field's encoded name is its environment variable, so the groups change nothing about how it
+is configured.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import msgspec
 
 from backend.domain.content_types import is_allow_list_entry
 
+MiB = 1024**2
 GiB = 1024**3
+TiB = 1024**4
 
 # A conservative default: common documents, images, media and archives. Anything a browser
 # would render as active content from the bucket's origin (HTML, SVG, XHTML, JavaScript) is
@@ -183,11 +186,30 @@ class UploadSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_upload_bytes: Annotated[
         int,
         msgspec.Meta(
-            description="Largest file accepted in a single POST, in bytes (S3 takes at most 5 GiB)",
+            description="Largest file accepted, in bytes, multipart included (S3 takes at most "
+            "5 TiB)",
+            ge=0,
+            le=5 * TiB,
+        ),
+    ] = msgspec.field(default=5 * TiB, name="MAX_UPLOAD_BYTES")
+    max_single_upload_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            description="Largest file accepted in one POST form or PUT, in bytes (S3 takes at "
+            "most 5 GiB in one request); larger files go multipart",
             ge=0,
             le=5 * GiB,
         ),
-    ] = msgspec.field(default=5 * GiB, name="MAX_UPLOAD_BYTES")
+    ] = msgspec.field(default=5 * GiB, name="MAX_SINGLE_UPLOAD_BYTES")
+    multipart_threshold_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            description="Files larger than this go multipart unless the client asks otherwise, "
+            "in bytes (at most MAX_SINGLE_UPLOAD_BYTES)",
+            ge=0,
+            le=5 * GiB,
+        ),
+    ] = msgspec.field(default=64 * MiB, name="MULTIPART_THRESHOLD_BYTES")
     allowed_content_types: Annotated[
         tuple[str, ...],
         msgspec.Meta(
@@ -197,7 +219,11 @@ class UploadSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = msgspec.field(default=DEFAULT_CONTENT_TYPES, name="ALLOWED_CONTENT_TYPES")
 
     def __post_init__(self) -> None:
-        """Every allow-list entry must be a type, a family or a vendor tree."""
+        """Every allow-list entry must be a type, a family or a vendor tree; limits agree."""
+        if self.multipart_threshold_bytes > self.max_single_upload_bytes:
+            raise ConfigError(
+                "MULTIPART_THRESHOLD_BYTES", "must not be over MAX_SINGLE_UPLOAD_BYTES"
+            )
         if not self.allowed_content_types:
             raise ConfigError("ALLOWED_CONTENT_TYPES", "must name at least one type")
         for entry in self.allowed_content_types:
@@ -205,6 +231,40 @@ class UploadSettings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError(
                     "ALLOWED_CONTENT_TYPES", f"{entry!r} is not type/subtype, type/* or prefix.*"
                 )
+
+
+class SweepSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Cleaning up after uploads that never finished, deletes that stopped, reused forms."""
+
+    interval_seconds: Annotated[
+        int,
+        msgspec.Meta(
+            description="How often `serve` sweeps in the background, in seconds (jittered by up "
+            "to a fifth); 0 turns it off, leaving `python -m backend sweep` to a timer",
+            ge=0,
+        ),
+    ] = msgspec.field(default=0, name="SWEEP_INTERVAL_SECONDS")
+    grace_seconds: Annotated[
+        int,
+        msgspec.Meta(
+            description="How long after a form's expiry the sweeper waits before deciding an "
+            "upload (a large form upload can still be streaming when the form expires)",
+            ge=0,
+        ),
+    ] = msgspec.field(default=3600, name="SWEEP_GRACE_SECONDS")
+    batch_size: Annotated[
+        int,
+        msgspec.Meta(description="Files the sweeper claims and settles per transaction", ge=1),
+    ] = msgspec.field(default=100, name="SWEEP_BATCH_SIZE")
+    page_size: Annotated[
+        int,
+        msgspec.Meta(
+            description="Objects per bucket listing page and rows per table page when sweep "
+            "and reconcile walk the whole bucket (1-1000)",
+            ge=1,
+            le=1000,
+        ),
+    ] = msgspec.field(default=1000, name="SWEEP_PAGE_SIZE")
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -306,6 +366,37 @@ class OidcSettings(msgspec.Struct, frozen=True, kw_only=True):
         return self.issuer is not None
 
 
+class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What the service tells its operators: log lines and metrics."""
+
+    log_format: Annotated[
+        str,
+        msgspec.Meta(
+            description="auto (plain text in a terminal, JSON lines otherwise), json or text"
+        ),
+    ] = msgspec.field(default="auto", name="LOG_FORMAT")
+    metrics_enabled: Annotated[
+        bool, msgspec.Meta(description="Serve Prometheus metrics at /metrics")
+    ] = msgspec.field(default=False, name="METRICS_ENABLED")
+    metrics_token: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="When set, /metrics answers only requests carrying "
+            "Authorization: Bearer <METRICS_TOKEN>"
+        ),
+    ] = msgspec.field(default=None, name="METRICS_TOKEN")
+
+    def __post_init__(self) -> None:
+        """A known format; a token that is a real secret, not the example's placeholder."""
+        if self.log_format not in {"auto", "json", "text"}:
+            raise ConfigError("LOG_FORMAT", "must be auto, json or text")
+        if self.metrics_token is not None:
+            if self.metrics_token.lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError("METRICS_TOKEN", "is an example placeholder; set a real secret")
+            if len(self.metrics_token) < 16:
+                raise ConfigError("METRICS_TOKEN", "must be at least 16 characters")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Service configuration: one frozen object, built by `load_settings` and never changed."""
 
@@ -313,7 +404,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     storage: StorageSettings
     uploads: UploadSettings = msgspec.field(default_factory=UploadSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    sweep: SweepSettings = msgspec.field(default_factory=SweepSettings)
     oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
+    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
 
     def __post_init__(self) -> None:
         """The checks that span groups."""
@@ -330,7 +423,9 @@ _GROUPS: dict[str, type[msgspec.Struct]] = {
     "storage": StorageSettings,
     "uploads": UploadSettings,
     "server": ServerSettings,
+    "sweep": SweepSettings,
     "oidc": OidcSettings,
+    "observability": ObservabilitySettings,
 }
 _LISTS = {"ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGINS", "OIDC_ALGORITHMS"}
 

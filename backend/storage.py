@@ -6,6 +6,7 @@ import base64
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import boto3
@@ -14,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backend.bulkhead import Bulkhead
 from backend.errors import StorageBusy, StorageUnavailable
+from backend.metrics import Metrics
 from backend.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +75,26 @@ class ObjectFacts:
     unsigned: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version (or delete marker) of an object, as a bucket listing shows it."""
+
+    key: str
+    version_id: str
+    size: int
+    last_modified: datetime
+    delete_marker: bool = False
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """One page of a versions listing, in key order; the markers continue it (None: done)."""
+
+    versions: list[StoredVersion]
+    next_key_marker: str | None
+    next_version_marker: str | None
+
+
 def create_client(settings: Settings, session: boto3.session.Session | None = None) -> S3Client:
     """One S3 client per process: SigV4, standard retries, explicit timeouts.
 
@@ -118,7 +140,10 @@ def _gated(call: Callable[Concatenate[Storage, _P], _R]) -> Callable[Concatenate
 
     def gated(self: Storage, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         with self.calls.enter():
-            return call(self, *args, **kwargs)
+            if self.metrics is None:
+                return call(self, *args, **kwargs)
+            with self.metrics.s3_call(call.__name__):
+                return call(self, *args, **kwargs)
 
     functools.update_wrapper(gated, call)
     return gated
@@ -135,10 +160,18 @@ class Storage:
     timeouts and attempts bound how long each one can take.
     """
 
-    def __init__(self, client: S3Client, bucket: str, *, max_concurrent_calls: int = 16) -> None:
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        *,
+        max_concurrent_calls: int = 16,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.client = client
         self.bucket = bucket
         self.calls = Bulkhead(max_concurrent_calls, _busy)
+        self.metrics = metrics
 
     def presign_post(
         self,
@@ -281,25 +314,84 @@ class Storage:
         verified; deleting a file means deleting all of them.
         """
         try:
-            paginator = self.client.get_paginator("list_object_versions")
-            doomed: list[ObjectIdentifierTypeDef] = [
-                {"Key": entry["Key"], "VersionId": entry["VersionId"]}
-                for page in paginator.paginate(Bucket=self.bucket, Prefix=key)
-                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-                if entry.get("Key") == key and entry.get("VersionId")
-            ]
-            for start in range(0, len(doomed), 1000):  # DeleteObjects takes 1000 at a time
-                answer = self.client.delete_objects(
-                    Bucket=self.bucket,
-                    Delete={"Objects": doomed[start : start + 1000], "Quiet": True},
-                )
-                if answer.get("Errors"):
-                    failed = answer["Errors"][0]
-                    raise StorageUnavailable(
-                        f"Object storage kept a version of the file ({failed.get('Code', '?')})."
-                    )
+            self._delete_versions(key, self._version_ids(key))
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc
+
+    @_gated
+    def prune(self, key: str, keep_version_id: str) -> int:
+        """Destroy every version and delete marker of `key` but one; how many went.
+
+        What a reused form added after the verified version goes, so the verified version is
+        the current one again.
+        """
+        try:
+            doomed = [v for v in self._version_ids(key) if v != keep_version_id]
+            self._delete_versions(key, doomed)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
+        return len(doomed)
+
+    @_gated
+    def list_versions(
+        self,
+        prefix: str,
+        *,
+        key_marker: str | None = None,
+        version_marker: str | None = None,
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """One page of every version and delete marker under `prefix`, in key order."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        if key_marker is not None:
+            params["KeyMarker"] = key_marker
+            params["VersionIdMarker"] = version_marker or ""
+        try:
+            answer = self.client.list_object_versions(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
+        versions = [
+            StoredVersion(v["Key"], v["VersionId"], v.get("Size", 0), v["LastModified"])
+            for v in answer.get("Versions", [])
+            if "Key" in v and "VersionId" in v and "LastModified" in v
+        ] + [
+            StoredVersion(m["Key"], m["VersionId"], 0, m["LastModified"], delete_marker=True)
+            for m in answer.get("DeleteMarkers", [])
+            if "Key" in m and "VersionId" in m and "LastModified" in m
+        ]
+        # The two lists come apart; put each key's entries together, newest first, as S3 does.
+        versions.sort(key=lambda v: v.last_modified, reverse=True)
+        versions.sort(key=lambda v: v.key.encode())
+        truncated = answer.get("IsTruncated", False)
+        return VersionPage(
+            versions,
+            answer.get("NextKeyMarker") if truncated else None,
+            answer.get("NextVersionIdMarker") if truncated else None,
+        )
+
+    def _version_ids(self, key: str) -> list[str]:
+        paginator = self.client.get_paginator("list_object_versions")
+        return [
+            entry["VersionId"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key)
+            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            if entry.get("Key") == key and entry.get("VersionId")
+        ]
+
+    def _delete_versions(self, key: str, version_ids: list[str]) -> None:
+        doomed: list[ObjectIdentifierTypeDef] = [
+            {"Key": key, "VersionId": version_id} for version_id in version_ids
+        ]
+        for start in range(0, len(doomed), 1000):  # DeleteObjects takes 1000 at a time
+            answer = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": doomed[start : start + 1000], "Quiet": True},
+            )
+            if answer.get("Errors"):
+                failed = answer["Errors"][0]
+                raise StorageUnavailable(
+                    f"Object storage kept a version of the file ({failed.get('Code', '?')})."
+                )
 
     @_gated
     def check(self, prefix: str) -> None:

@@ -49,6 +49,8 @@ locals {
       WORKER_THREADS           = tostring(local.worker_threads)
       DATABASE_POOL_SIZE       = tostring(local.db_pool_size)
       S3_MAX_CONCURRENT_CALLS  = tostring(local.s3_max_concurrent_calls)
+      # Every instance sweeps; row locks keep them from doing the same work twice.
+      SWEEP_INTERVAL_SECONDS = tostring(var.sweep_interval_seconds)
       # The same origins the bucket's CORS rule allows: one list for both sides.
       CORS_ALLOW_ORIGINS = join(",", var.cors_allowed_origins)
     },

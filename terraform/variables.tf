@@ -336,6 +336,17 @@ variable "web_concurrency" {
   }
 }
 
+variable "sweep_interval_seconds" {
+  type        = number
+  description = "How often each instance sweeps in the background (SWEEP_INTERVAL_SECONDS): decides expired uploads, finishes interrupted deletes, prunes extra object versions, deletes objects without a file. 0 turns it off."
+  default     = 300
+
+  validation {
+    condition     = var.sweep_interval_seconds == 0 || (var.sweep_interval_seconds >= 60 && var.sweep_interval_seconds <= 86400 && floor(var.sweep_interval_seconds) == var.sweep_interval_seconds)
+    error_message = "sweep_interval_seconds must be 0 (off) or a whole number of seconds from 60 to 86400."
+  }
+}
+
 variable "s3_key_prefix" {
   type        = string
   description = "Key prefix under which the app stores objects (S3_KEY_PREFIX); the app role can only touch keys under it."
@@ -392,12 +403,12 @@ variable "max_signature_age_ms" {
 
 variable "max_upload_bytes" {
   type        = number
-  description = "Largest upload the app accepts, in bytes (MAX_UPLOAD_BYTES). Null leaves the app's default."
+  description = "Largest upload the app accepts, multipart included, in bytes (MAX_UPLOAD_BYTES). Null leaves the app's default (5 TiB)."
   default     = null
 
   validation {
-    condition     = var.max_upload_bytes == null || (coalesce(var.max_upload_bytes, 1) >= 1 && coalesce(var.max_upload_bytes, 1) <= 5368709120)
-    error_message = "max_upload_bytes must be between 1 byte and 5 GiB, the most one presigned POST can carry."
+    condition     = var.max_upload_bytes == null || (coalesce(var.max_upload_bytes, 1) >= 1 && coalesce(var.max_upload_bytes, 1) <= 5497558138880)
+    error_message = "max_upload_bytes must be between 1 byte and 5 TiB, the largest object S3 stores."
   }
 }
 

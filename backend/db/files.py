@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from backend.db.tables import File
+from backend.db.tables import File, UploadPart
 
 
 def get(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | None:
@@ -69,7 +69,13 @@ def transition(
 
 
 def delete(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> bool:
-    """Remove the row; False when it was already gone."""
+    """Remove the row (and any part checksums); False when it was already gone."""
+    session.execute(
+        sa.delete(UploadPart)
+        .where(col(UploadPart.file_id) == file_id)
+        .where(sa.exists().where(col(File.id) == file_id, col(File.owner_id) == owner_id))
+        .execution_options(synchronize_session=False)
+    )
     result = session.execute(
         sa.delete(File)
         .where(col(File.id) == file_id, col(File.owner_id) == owner_id)

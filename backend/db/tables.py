@@ -36,6 +36,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+OBJECT_KEY = sa.String(1024).with_variant(sa.String(1024, collation="C"), "postgresql")
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
@@ -97,13 +100,32 @@ class File(SQLModel, table=True):
         sa.Index("ix_files_owner_status_created", "owner_id", "status", "created_at", "id"),
         sa.CheckConstraint("size >= 0", name="ck_files_size_nonnegative"),
         sa.CheckConstraint(
-            "status IN ('pending', 'ready', 'rejected', 'deleting')", name="ck_files_status_known"
+            "status IN ('pending', 'ready', 'rejected', 'expired', 'deleting')",
+            name="ck_files_status_known",
+        ),
+        # Serves the sweeper's claims: pending forms past expiry and decided files whose bucket
+        # side is not yet settled. Settled files (nearly all of them) stay out of it.
+        sa.Index(
+            "ix_files_unsettled",
+            "status",
+            "upload_expires_at",
+            postgresql_where=sa.text("settled_at IS NULL"),
+            sqlite_where=sa.text("settled_at IS NULL"),
+        ),
+        # Serves the sweeper's search for deletes that stopped half-way.
+        sa.Index(
+            "ix_files_deleting",
+            "deleting_since",
+            postgresql_where=sa.text("status = 'deleting'"),
+            sqlite_where=sa.text("status = 'deleting'"),
         ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     owner_id: uuid.UUID = Field(foreign_key="owners.id", nullable=False)
-    object_key: str = Field(sa_column=sa.Column(sa.String(1024), nullable=False, unique=True))
+    # Binary ("C") order on PostgreSQL, as S3 lists keys: reconcile merge-joins the two
+    # listings, and the unique index then serves that order. SQLite compares bytes already.
+    object_key: str = Field(sa_column=sa.Column(OBJECT_KEY, nullable=False, unique=True))
     filename: str = Field(sa_column=sa.Column(sa.String(1024), nullable=False))
     # casefold()ed filename: case-insensitive search that works the same on PostgreSQL and
     # SQLite (whose lower() only knows ASCII).
@@ -128,3 +150,61 @@ class File(SQLModel, table=True):
     confirmed_at: datetime | None = Field(
         default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
     )
+    # Multipart uploads only: S3's UploadId (never shown to clients) and the agreed part size.
+    multipart_upload_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(1024), nullable=True)
+    )
+    part_size: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    # What confirm verified, once ready: one of backend.domain.records.Integrity.
+    integrity: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
+    # Multipart: the composite checksum S3 reported at completion ("<base64>-<parts>").
+    composite_sha256: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(100), nullable=True)
+    )
+
+    # When the bucket came to hold exactly what the row says: a ready file's other object
+    # versions pruned, or a rejected or expired file's bytes gone. Null until the sweeper (or
+    # reconcile) has done that, once the form can no longer add versions.
+    settled_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
+    # When a delete began: a row still `deleting` a while later was left by a crash or an
+    # outage, and the sweeper finishes it.
+    deleting_since: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
+
+
+class UploadPart(SQLModel, table=True):
+    """The SHA-256 a multipart file's part was last signed with; completion passes it to S3."""
+
+    __tablename__ = "upload_parts"
+
+    file_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(), sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    part_number: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True))
+    sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """An owner's Idempotency-Key for an upload request: a retry gets the same file back."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(), sa.ForeignKey("owners.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    key: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    # SHA-256 of the request it was first used with: the same key with another body is refused.
+    request_digest: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    file_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(), sa.ForeignKey("files.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))

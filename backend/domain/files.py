@@ -10,6 +10,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from backend import storage_multipart as s3parts
 from backend.db import files as queries
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
@@ -108,10 +109,11 @@ class FileService:
         return Download(url=url, expires_at=utcnow() + timedelta(seconds=ttl))
 
     def delete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
-        """Hide the file, destroy every version of its object, then drop the row.
+        """Hide the file, abort its multipart upload, destroy every version, then drop the row.
 
-        If S3 fails halfway the row stays `deleting`: invisible, and a repeated DELETE finishes
-        the job. A row is never left pointing at bytes that are gone.
+        If S3 fails halfway the row stays `deleting`: invisible, and a repeated DELETE (or the
+        sweeper, a minute later) finishes the job. A row is never left pointing at bytes that
+        are gone.
         """
         with transaction(self.engine) as session:
             file = queries.get(session, owner_id, file_id)
@@ -119,8 +121,21 @@ class FileService:
                 raise NotFound("No such file.")
             queries.transition(
                 session, owner_id, file_id, from_status=file.status,
-                values={"status": FileStatus.DELETING},
+                values={"status": FileStatus.DELETING, "deleting_since": utcnow()},
             )  # fmt: skip
-        self.storage.purge(file.object_key)
+        self.discard_object(file)
         with transaction(self.engine) as session:
             queries.delete(session, owner_id, file_id)
+
+    def discard_object(self, file: File) -> None:
+        """Destroy whatever the bucket holds for this file: every version of its object.
+
+        The one place that lets go of a file's bytes for good (deletes, and the sweeper's
+        expired, rejected and half-deleted files), so an upload still in progress under the
+        key (a multipart one) is aborted here too.
+        """
+        if file.multipart_upload_id is not None:
+            # An unfinished multipart upload keeps its parts (and their storage cost) until
+            # aborted; a completed one is already gone and the abort is a no-op.
+            s3parts.abort(self.storage, file.object_key, upload_id=file.multipart_upload_id)
+        self.storage.purge(file.object_key)

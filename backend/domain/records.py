@@ -21,13 +21,28 @@ class FileStatus(enum.StrEnum):
     """Where a file is in its life.
 
     pending until confirm has seen matching bytes, then ready; rejected when they differed;
-    deleting while its object versions are being destroyed (hidden from everything but delete).
+    expired when the form lapsed with nothing sent (the sweeper decides); deleting while its
+    object versions are being destroyed (hidden from everything but delete).
     """
 
     PENDING = "pending"
     READY = "ready"
     REJECTED = "rejected"
+    EXPIRED = "expired"
     DELETING = "deleting"
+
+
+class Integrity(enum.StrEnum):
+    """What confirm checked the bytes against, recorded on a ready file.
+
+    sha256: S3 checked the whole object against the declared SHA-256. part_sha256: S3 checked
+    every part against the SHA-256 its URL was signed with, and again at completion; the whole
+    object's SHA-256 was never computed by anyone (sha256 is null). size: only size and type.
+    """
+
+    SHA256 = "sha256"
+    PART_SHA256 = "part_sha256"
+    SIZE = "size"
 
 
 class FileRecord(Protocol):
@@ -49,6 +64,12 @@ class FileRecord(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def confirmed_at(self) -> datetime | None: ...
+    @property
+    def part_size(self) -> int | None: ...
+    @property
+    def integrity(self) -> str | None: ...
+    @property
+    def composite_sha256(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from backend.domain.keys import KeyService
 from backend.domain.tokens import TokenService
+from backend.logs import current_request
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -37,6 +38,8 @@ async def require_api_key(
         keys: KeyService = connection.app.state.services["keys"]
         owner_id = await sync_to_thread(keys.authenticate, presented)
     connection.state.owner_id = owner_id
+    if (request := current_request()) is not None:  # the request's log lines name its owner
+        request.owner_id = str(owner_id)
 
 
 def provide_owner_id(request: Request[Any, Any, Any]) -> uuid.UUID:

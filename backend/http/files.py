@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import asdict
 from typing import Annotated, Literal
@@ -9,20 +10,26 @@ from typing import Annotated, Literal
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, QueryParameter, RawBody
+from litestar.params import FromPath, HeaderParameter, QueryParameter, RawBody
 from litestar.response import Redirect
 
 from backend.domain.files import FileService
 from backend.domain.uploads import UploadService
 from backend.errors import (
     FileNotReady,
+    IdempotencyKeyReused,
+    IdempotencyKeyUsed,
     InvalidInput,
     NotFound,
     ObjectMissing,
+    PartsInvalid,
+    PartsMissing,
     StorageBusy,
     StorageUnavailable,
     TooLarge,
     UnsupportedContentType,
+    UploadExpired,
+    UploadGone,
     UploadRejected,
 )
 from backend.http.auth import provide_owner_id, require_api_key
@@ -39,8 +46,12 @@ from backend.http.schemas import (
     ticket_out,
 )
 
+# What an Idempotency-Key may hold: visible ASCII, as in the IETF draft's examples.
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
-def _file_id(raw: str) -> uuid.UUID:
+
+def file_uuid(raw: str) -> uuid.UUID:
+    """The file id in a path; a malformed one is a 404 like any unknown id."""
     # A malformed id is just another id that does not exist: same 404, same body.
     try:
         return uuid.UUID(raw)
@@ -69,7 +80,10 @@ class FilesController(Controller):
             *JSON_BODY,
             TooLarge,
             UnsupportedContentType,
+            IdempotencyKeyReused,
+            IdempotencyKeyUsed,
             StorageUnavailable,
+            StorageBusy,  # starting a multipart upload calls S3; signing a form does not
             body=UploadRequest,
         ),
     )
@@ -78,8 +92,19 @@ class FilesController(Controller):
         body: RawBody,
         owner_id: NamedDependency[uuid.UUID],
         uploads: NamedDependency[UploadService],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                description="Any unique string of 1-255 visible ASCII characters: a retry "
+                "with the same key and body within a day answers the same file, with a "
+                "fresh form, instead of a second one",
+            ),
+        ] = None,
     ) -> UploadTicketOut:
         """Record a pending file and return the presigned POST form (or PUT) for its bytes."""
+        if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise InvalidInput("Idempotency-Key", "must be 1-255 visible ASCII characters")
         data = decode(body, UploadRequest)
         ticket = uploads.request_upload(
             owner_id,
@@ -88,6 +113,8 @@ class FilesController(Controller):
             size=data.size,
             sha256=data.sha256,
             method=data.method,
+            multipart=data.multipart,
+            idempotency_key=idempotency_key,
         )
         return ticket_out(ticket)
 
@@ -97,7 +124,16 @@ class FilesController(Controller):
         sync_to_thread=True,
         operation_id="confirmUpload",
         **documented(
-            *KEY_GUARD, NotFound, ObjectMissing, UploadRejected, StorageUnavailable, StorageBusy
+            *KEY_GUARD,
+            NotFound,
+            ObjectMissing,
+            PartsMissing,
+            PartsInvalid,
+            UploadGone,
+            UploadExpired,
+            UploadRejected,
+            StorageUnavailable,
+            StorageBusy,
         ),
     )
     def confirm(
@@ -106,8 +142,11 @@ class FilesController(Controller):
         owner_id: NamedDependency[uuid.UUID],
         uploads: NamedDependency[UploadService],
     ) -> FileOut:
-        """Verify the uploaded object; 200 when ready, 409 when absent, 422 when it differs."""
-        verdict = uploads.confirm(owner_id, _file_id(file_id))
+        """Verify the uploaded object (assembling a multipart one first).
+
+        200 when ready; 409 when absent, expired or parts are missing; 422 when it differs.
+        """
+        verdict = uploads.confirm(owner_id, file_uuid(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
             raise UploadRejected(
@@ -158,7 +197,7 @@ class FilesController(Controller):
         files: NamedDependency[FileService],
     ) -> FileOut:
         """One file."""
-        file = files.get(owner_id, _file_id(file_id))
+        file = files.get(owner_id, file_uuid(file_id))
         return file_out(file)
 
     @get(
@@ -186,7 +225,7 @@ class FilesController(Controller):
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut]:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
-        download = files.download(owner_id, _file_id(file_id), disposition)
+        download = files.download(owner_id, file_uuid(file_id), disposition)
         if redirect:
             # A Redirect is a Response too: the annotation names the 200 so the document shows
             # its schema, and the 307 is declared in `responses`.
@@ -207,4 +246,4 @@ class FilesController(Controller):
         files: NamedDependency[FileService],
     ) -> None:
         """Delete the object and the record."""
-        files.delete(owner_id, _file_id(file_id))
+        files.delete(owner_id, file_uuid(file_id))

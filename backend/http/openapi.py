@@ -78,6 +78,7 @@ _EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
     errors.UploadRejected.code: {
         "mismatches": [{"field": "size", "declared": "5 bytes", "received": "7 bytes"}],
     },
+    errors.PartsMissing.code: {"missing_parts": [3, 4]},
     errors.NotReady.code: {
         "checks": {"database": "ok", "storage": "Object storage is unreachable; try again shortly."}
     },

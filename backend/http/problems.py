@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from backend import errors
+from backend.logs import current_request
 
 logger = logging.getLogger("backend.http")
 
@@ -20,6 +21,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.MalformedBody: 400,
     errors.InvalidInput: 422,
     errors.UploadRejected: 422,
+    errors.IdempotencyKeyReused: 422,
     errors.NotAuthenticated: 401,
     errors.NotFound: 404,
     errors.Conflict: 409,
@@ -70,16 +72,26 @@ class Problem(msgspec.Struct, omit_defaults=True):
         dict[str, str],
         msgspec.Meta(description='not_ready: "ok" or what is wrong, for database and storage'),
     ] = {}
+    missing_parts: Annotated[
+        list[int],
+        msgspec.Meta(description="parts_missing: the part numbers S3 does not have yet"),
+    ] = []
+    request_id: Annotated[
+        str | None,
+        msgspec.Meta(description="The request's id (also in X-Request-ID), for support and logs"),
+    ] = None
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> Problem:
     """The problem document for `status`, `code` and `detail` (extra members as given)."""
+    request = current_request()
     return Problem(
         type=f"urn:stowage:problem:{code}",
         title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         code=code,
+        request_id=request.request_id if request else None,
         **extra,
     )
 
@@ -105,6 +117,7 @@ def problem_response(
     field_errors: list[dict[str, str]] | None = None,
     mismatches: list[dict[str, str]] | None = None,
     checks: dict[str, str] | None = None,
+    missing_parts: list[int] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
     """A problem+json response."""
@@ -115,6 +128,7 @@ def problem_response(
         errors=field_errors or [],
         mismatches=mismatches or [],
         checks=checks or {},
+        missing_parts=missing_parts or [],
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -137,6 +151,7 @@ def domain_error_handler(
         field_errors = [{"field": exc.field, "message": exc.reason}]
     mismatches = exc.mismatches if isinstance(exc, errors.UploadRejected) else None
     checks = exc.checks if isinstance(exc, errors.NotReady) else None
+    missing = exc.missing_parts if isinstance(exc, errors.PartsMissing) else None
     return problem_response(
         status,
         exc.code,
@@ -144,6 +159,7 @@ def domain_error_handler(
         field_errors=field_errors,
         mismatches=mismatches,
         checks=checks,
+        missing_parts=missing,
         headers=headers,
     )
 

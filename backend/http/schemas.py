@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.domain.files import Download
+from backend.domain.multipart import SignedParts, StoredPart
 from backend.domain.records import FileRecord
 from backend.domain.uploads import UploadTicket
 
@@ -35,6 +36,14 @@ class UploadRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "for native apps' background transfers"
         ),
     ] = "POST"
+    multipart: Annotated[
+        bool | None,
+        msgspec.Meta(
+            description="true: send the file in parts; false: in one request (up to "
+            "MAX_SINGLE_UPLOAD_BYTES); null (default): in parts above MULTIPART_THRESHOLD_BYTES. "
+            "A multipart upload takes no `sha256`: each part's is given when signing it"
+        ),
+    ] = None
 
 
 class UploadForm(msgspec.Struct, tag_field="method", tag="POST"):
@@ -51,13 +60,72 @@ class UploadPut(msgspec.Struct, tag_field="method", tag="PUT"):
     headers: dict[str, str]
 
 
-class UploadTicketOut(msgspec.Struct):
-    """The answer to an upload request."""
+class MultipartPlanOut(msgspec.Struct):
+    """How to cut a multipart file: every part has `part_size` bytes except the last."""
+
+    part_size: int
+    part_count: int
+
+
+class UploadTicketOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The answer to an upload request: `upload` for one request, `multipart` for parts."""
 
     file_id: uuid.UUID
     status: str
-    upload: UploadForm | UploadPut
+    upload: UploadForm | UploadPut | None = None
+    multipart: Annotated[
+        MultipartPlanOut | None,
+        msgspec.Meta(description="Sign parts with POST /files/{id}/parts, then confirm"),
+    ] = None
+    expires_at: Annotated[
+        datetime,
+        msgspec.Meta(
+            description="When the upload request stops working; for multipart, when S3 may "
+            "abort the unfinished upload (part URLs have their own expiry)"
+        ),
+    ]
+
+
+class PartsRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The parts to sign, each with the SHA-256 of its bytes."""
+
+    part_numbers: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=1)]],
+        msgspec.Meta(min_length=1, max_length=100, description="1 to 100 part numbers"),
+    ]
+    sha256: Annotated[
+        dict[str, Sha256Hex],
+        msgspec.Meta(description="Part number (as a string) -> its SHA-256; one per part"),
+    ] = {}
+
+
+class SignedPartOut(msgspec.Struct):
+    """PUT the part's exact bytes to `url` with exactly `headers` (all signed)."""
+
+    part_number: int
+    url: str
+    headers: dict[str, str]
+
+
+class SignedPartsOut(msgspec.Struct):
+    """Presigned part uploads and when they stop working."""
+
+    parts: list[SignedPartOut]
     expires_at: datetime
+
+
+class StoredPartOut(msgspec.Struct):
+    """A part S3 holds."""
+
+    part_number: int
+    size: int
+    etag: str
+
+
+class StoredPartsOut(msgspec.Struct):
+    """The parts S3 holds for a pending multipart upload, in order."""
+
+    parts: list[StoredPartOut]
 
 
 class FileOut(msgspec.Struct):
@@ -71,6 +139,22 @@ class FileOut(msgspec.Struct):
     status: str
     created_at: datetime
     confirmed_at: datetime | None
+    multipart: MultipartPlanOut | None
+    integrity: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Ready files: what S3 checked the bytes against. sha256: the whole "
+            "file's declared SHA-256; part_sha256: each part's declared SHA-256 (the whole "
+            "file's was never computed, so sha256 is null); size: only size and type"
+        ),
+    ]
+    composite_sha256: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="part_sha256 files: S3's composite checksum, base64(SHA-256 of the "
+            "parts' SHA-256s)-<part count>"
+        ),
+    ]
 
 
 class FilePage(msgspec.Struct):
@@ -111,11 +195,25 @@ def file_out(file: FileRecord) -> FileOut:
         status=file.status,
         created_at=file.created_at,
         confirmed_at=file.confirmed_at,
+        multipart=(
+            MultipartPlanOut(file.part_size, -(-file.size // file.part_size))
+            if file.part_size
+            else None
+        ),
+        integrity=file.integrity,
+        composite_sha256=file.composite_sha256,
     )
 
 
 def ticket_out(ticket: UploadTicket) -> UploadTicketOut:
     """The wire form of an upload ticket."""
+    if ticket.plan is not None:
+        return UploadTicketOut(
+            file_id=ticket.file.id,
+            status=ticket.file.status,
+            multipart=MultipartPlanOut(ticket.plan.part_size, ticket.plan.part_count),
+            expires_at=ticket.expires_at,
+        )
     return UploadTicketOut(
         file_id=ticket.file.id,
         status=ticket.file.status,
@@ -126,6 +224,19 @@ def ticket_out(ticket: UploadTicket) -> UploadTicketOut:
         ),
         expires_at=ticket.expires_at,
     )
+
+
+def signed_parts_out(signed: SignedParts) -> SignedPartsOut:
+    """The wire form of signed parts."""
+    return SignedPartsOut(
+        parts=[SignedPartOut(p.part_number, p.url, p.headers) for p in signed.parts],
+        expires_at=signed.expires_at,
+    )
+
+
+def stored_parts_out(parts: list[StoredPart]) -> StoredPartsOut:
+    """The wire form of the parts S3 holds."""
+    return StoredPartsOut(parts=[StoredPartOut(p.part_number, p.size, p.etag) for p in parts])
 
 
 def download_out(download: Download) -> DownloadOut:

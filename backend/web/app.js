@@ -128,6 +128,9 @@ function hashLimit() {
   return Number.isFinite(megabytes) && megabytes >= 0 ? megabytes * 1e6 : DEFAULT_HASH_LIMIT;
 }
 
+// What the API says it checked (the file's `integrity`), as the upload's last words.
+const CHECKED = { sha256: " · SHA-256 checked", part_sha256: " · SHA-256 of every part checked", size: "" };
+
 const STAGES = {
   hashing: "Computing SHA-256…",
   announcing: "Asking for an upload form…",
@@ -185,7 +188,7 @@ class UploadRow {
         },
       });
       const seconds = (performance.now() - sendingSince) / 1000;
-      this.finish("done", `Ready · ${formatBytes(this.file.size)} in ${seconds.toFixed(1)} s` + (confirmed.sha256 ? " · SHA-256 checked" : ""));
+      this.finish("done", `Ready · ${formatBytes(this.file.size)} in ${seconds.toFixed(1)} s` + (CHECKED[confirmed.integrity] ?? (confirmed.sha256 ? " · SHA-256 checked" : "")));
       files?.reload();
     } catch (error) {
       const cancelled = error.name === "AbortError";

@@ -18,6 +18,13 @@
 /** Files up to this size are hashed first, so S3 itself refuses any other bytes. */
 export const DEFAULT_HASH_LIMIT = 100_000_000; // 100 MB
 
+/** Files above this size go in parts (the API's default threshold): parallel and resumable. */
+export const DEFAULT_MULTIPART_ABOVE = 64 * 1024 * 1024;
+
+/** Parts in flight at once, and tries per part before giving up. */
+const PART_JOBS = 4;
+const PART_TRIES = 3;
+
 /** A failure explained for people; `status` and `code` are the API's or S3's when known. */
 export class StowageError extends Error {
   constructor(message, { status = 0, code = "", problem = null } = {}) {
@@ -34,7 +41,9 @@ export class StowageError extends Error {
  *
  * Options: apiUrl, credential (required), onProgress({loaded, total}) with bytes of the file,
  * onStage(stage) with "hashing", "announcing", "sending", "confirming"; signal (AbortSignal);
- * hashLimit (bytes; 0 turns hashing off); method: "POST" (a form, the default) or "PUT".
+ * hashLimit (bytes; 0 turns hashing off); method: "POST" (a form, the default) or "PUT";
+ * multipartAbove (bytes): larger files go in parts, each hashed, 4 at a time, and an upload cut
+ * short resumes when the same file is uploaded again (even after a reload).
  */
 export async function uploadFile(file, options) {
   const {
@@ -45,8 +54,13 @@ export async function uploadFile(file, options) {
     signal,
     hashLimit = DEFAULT_HASH_LIMIT,
     method = "POST",
+    multipartAbove = DEFAULT_MULTIPART_ABOVE,
   } = options;
   const call = (verb, path, body) => callApi({ apiUrl, credential, signal }, verb, path, body);
+  // Parts are signed with their SHA-256, which needs Web Crypto (secure origins only).
+  if (file.size > multipartAbove && globalThis.crypto?.subtle) {
+    return uploadInParts(file, call, { onProgress, onStage, signal });
+  }
 
   // The whole file is read into memory to hash it, hence the limit. Web Crypto exists only on
   // secure origins (https:, localhost): elsewhere the file goes without a checksum.
@@ -61,11 +75,12 @@ export async function uploadFile(file, options) {
     content_type: file.type || "application/octet-stream",
     size: file.size,
     method,
+    // One request (up to 5 GiB): larger files went in parts above.
+    multipart: false,
     ...(sha256 ? { sha256 } : {}),
   });
 
-  // 2. Send the bytes straight to S3, the way the API answered. Multipart uploads for large
-  //    files will be one more entry here (and one more way to announce), nothing else.
+  // 2. Send the bytes straight to S3, the way the API answered.
   const send = SENDERS[ticket.upload.method];
   if (!send) {
     throw new StowageError(`The API asked for an upload method this page does not know: ${ticket.upload.method}.`);
@@ -76,6 +91,99 @@ export async function uploadFile(file, options) {
   // 3. Confirm: the API checks what arrived and only then marks the file ready.
   onStage("confirming");
   return call("POST", `/files/${encodeURIComponent(ticket.file_id)}/confirm`);
+}
+
+// --- Large files, in parts -----------------------------------------------------------------
+
+// Which pending upload a file belongs to survives a reload: the same name, size and date of
+// change pick the same file again.
+function resumeKey(file) {
+  return `stowage-upload:${file.name}:${file.size}:${file.lastModified ?? ""}`;
+}
+
+async function startOrResume(file, call) {
+  const remembered = localStorage.getItem(resumeKey(file));
+  if (remembered) {
+    try {
+      const known = await call("GET", `/files/${encodeURIComponent(remembered)}`);
+      if (known.status === "pending" && known.multipart && known.size === file.size) {
+        const { parts } = await call("GET", `/files/${encodeURIComponent(remembered)}/parts`);
+        return { fileId: remembered, plan: known.multipart, held: parts };
+      }
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      // gone, finished or expired: start again
+    }
+  }
+  const ticket = await call("POST", "/files/upload", {
+    filename: file.name || "unnamed",
+    content_type: file.type || "application/octet-stream",
+    size: file.size,
+    multipart: true,
+  });
+  localStorage.setItem(resumeKey(file), ticket.file_id);
+  return { fileId: ticket.file_id, plan: ticket.multipart, held: [] };
+}
+
+async function uploadInParts(file, call, { onProgress, onStage, signal }) {
+  onStage("announcing");
+  const { fileId, plan, held } = await startOrResume(file, call);
+  const path = `/files/${encodeURIComponent(fileId)}`;
+  const done = new Set(held.map((part) => part.part_number));
+  const sent = new Map(); // part number -> bytes of it S3 has taken so far
+  let base = held.reduce((total, part) => total + part.size, 0);
+  const report = () => {
+    let loaded = base;
+    for (const bytes of sent.values()) loaded += bytes;
+    onProgress({ loaded: Math.min(loaded, file.size), total: file.size });
+  };
+  report();
+  onStage("sending");
+  const queue = [];
+  for (let number = 1; number <= plan.part_count; number += 1) if (!done.has(number)) queue.push(number);
+
+  async function sendPart(number) {
+    const start = (number - 1) * plan.part_size;
+    const blob = file.slice(start, Math.min(start + plan.part_size, file.size));
+    const sha256 = await sha256Hex(blob);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const signed = await call("POST", `${path}/parts`, {
+          part_numbers: [number],
+          sha256: { [number]: sha256 },
+        });
+        const upload = signed.parts[0];
+        const headers = Object.entries(upload.headers).filter(([name]) => name.toLowerCase() !== "content-length");
+        await transfer("PUT", upload.url, blob, Object.fromEntries(headers), blob.size, {
+          onProgress: ({ loaded }) => {
+            sent.set(number, loaded);
+            report();
+          },
+          signal,
+        });
+        sent.delete(number);
+        base += blob.size;
+        report();
+        return;
+      } catch (error) {
+        // A refusal (4xx) will not change by asking again; a cut connection or a 5xx may.
+        const lasting = error.name === "AbortError" || (error.status >= 400 && error.status < 500);
+        if (lasting || attempt === PART_TRIES) throw error;
+        sent.delete(number);
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  async function worker() {
+    while (queue.length) await sendPart(queue.shift());
+  }
+  await Promise.all(Array.from({ length: Math.min(PART_JOBS, queue.length) }, worker));
+
+  onStage("confirming");
+  const confirmed = await call("POST", `${path}/confirm`);
+  localStorage.removeItem(resumeKey(file));
+  return confirmed;
 }
 
 /** The SHA-256 of a Blob as lowercase hex, or null where Web Crypto is unavailable. */

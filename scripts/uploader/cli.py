@@ -28,6 +28,8 @@ class UsageError(Exception):
 def command_upload(args: argparse.Namespace, api: Api, bars: Bars) -> int:
     """Upload every FILE, `--jobs` at a time; one line (or one JSON entry) per file."""
     paths = [Path(name) for name in args.files]
+    if args.resume and len(paths) != 1:
+        raise UsageError("--resume continues one upload: give exactly one FILE")
     for path in paths:
         if not path.is_file():
             raise UsageError(f"not a file: {path}")
@@ -36,7 +38,13 @@ def command_upload(args: argparse.Namespace, api: Api, bars: Bars) -> int:
     try:
         futures = {
             pool.submit(
-                upload_file, api, path, args.content_type or guess_content_type(path), bars
+                upload_file,
+                api,
+                path,
+                args.content_type or guess_content_type(path),
+                bars,
+                jobs=args.jobs,
+                resume=args.resume,
             ): path
             for path in paths
         }
@@ -146,7 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     upload = commands.add_parser("upload", parents=[common], help="upload files")
     upload.add_argument("files", nargs="+", metavar="FILE")
-    upload.add_argument("--jobs", "-j", type=positive, default=4, help="files sent at once")
+    upload.add_argument(
+        "--jobs", "-j", type=positive, default=4, help="files, and parts of a large file, at once"
+    )
+    upload.add_argument(
+        "--resume", metavar="FILE_ID", help="continue this pending upload (one FILE only)"
+    )
     upload.add_argument("--content-type", help="media type for every FILE (default: guessed)")
     upload.set_defaults(run=command_upload)
 

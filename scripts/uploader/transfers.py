@@ -13,6 +13,8 @@ from typing import Any
 import requests
 from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
 
+from uploader import parts
+from uploader.parts import MULTIPART_ABOVE
 from uploader.progress import Bar, Bars
 from uploader.transport import (
     TIMEOUT,
@@ -112,23 +114,55 @@ def send(api: Api, ticket: dict[str, Any], path: Path, bar: Bar) -> None:
     retrying(attempt, f"upload of {path}")
 
 
-def upload_file(api: Api, path: Path, content_type: str, bars: Bars) -> Result:
-    """Hash, announce, send and confirm one file; its failures end up in the Result."""
+def upload_file(
+    api: Api, path: Path, content_type: str, bars: Bars, *, jobs: int = 4,
+    resume: str | None = None,
+) -> Result:  # fmt: skip
+    """Hash, announce, send and confirm one file; its failures end up in the Result.
+
+    Above MULTIPART_ABOVE (or with `resume`) the file goes in parts, `jobs` at a time.
+    """
     result = Result(file=str(path))
     try:
         size = path.stat().st_size
+        if resume or size > MULTIPART_ABOVE:
+            return _upload_in_parts(api, path, content_type, bars, jobs, resume, result)
         with bars.bar(f"hashing {path.name}", size) as bar:
             declared = {
                 "filename": path.name,
                 "content_type": content_type,
                 "size": size,
                 "sha256": sha256_of(path, bar),
+                # One request, checked by its whole SHA-256 (larger files go in parts).
+                "multipart": False,
             }
             ticket = api.call("POST", "/files/upload", expect=201, json=declared)
             result.file_id = ticket["file_id"]
             send(api, ticket, path, bar)
             # A confirm lost in transit is retried with this same file id, never re-uploaded.
             confirmed = api.call("POST", f"{file_route(ticket['file_id'])}/confirm")
+        result.status = confirmed["status"]
+    except Failure as exc:
+        result.error = exc.as_json()
+    except OSError as exc:
+        result.error = {"code": "file_unreadable", "detail": f"{path}: {exc.strerror or exc}"}
+    return result
+
+
+def _upload_in_parts(
+    api: Api, path: Path, content_type: str, bars: Bars, jobs: int, resume: str | None,
+    result: Result,
+) -> Result:  # fmt: skip
+    """Start or resume the multipart upload, send the missing parts, confirm."""
+    try:
+        size = path.stat().st_size
+        declared = {"filename": path.name, "content_type": content_type, "size": size}
+        with bars.bar(f"uploading {path.name}", size) as bar:
+            file_id, plan, held = parts.start_or_resume(api, path, declared, resume)
+            result.file_id = file_id
+            parts.send_parts(api, file_id, path, plan, held, jobs, bar)
+            confirmed = api.call("POST", f"{file_route(file_id)}/confirm")
+        parts.forget(path)
         result.status = confirmed["status"]
     except Failure as exc:
         result.error = exc.as_json()

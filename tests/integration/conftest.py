@@ -92,6 +92,23 @@ def make_app(
 
 
 @pytest.fixture
+def make_resources(
+    boto_session: boto3.session.Session, settings: Settings
+) -> Iterator[Callable[..., Resources]]:
+    """Engine and bucket adapter on the test's settings changed as given; closed after."""
+    made: list[Resources] = []
+
+    def make(**overrides: Any) -> Resources:
+        resources = Resources.create(replace_settings(settings, **overrides), boto_session)
+        made.append(resources)
+        return resources
+
+    yield make
+    for resources in made:
+        resources.close()
+
+
+@pytest.fixture
 def app(make_app: Callable[..., Litestar], settings: Settings) -> Litestar:
     """The app on the test settings."""
     return make_app(settings)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -26,6 +27,7 @@ from referencing.jsonschema import DRAFT202012
 from backend.settings import Settings
 from tests.identity_provider import forge
 from tests.integration.api import Api, post_form
+from tests.integration.parts_api import announce_multipart, send
 
 PROBLEM = "application/problem+json"
 UPLOAD = {"filename": "a.txt", "content_type": "text/plain", "size": 3}
@@ -39,6 +41,7 @@ class World:
     via: Api
     s3: S3Client
     bucket: str
+    engine: sa.Engine
 
     def no_key(self, method: str, path: str) -> httpx.Response:
         return self.via.http.request(method, path)
@@ -46,6 +49,16 @@ class World:
     def pending(self) -> str:
         """A file announced but never sent."""
         return str(self.ok.request_upload(b"abc").json()["file_id"])
+
+    def expired(self) -> str:
+        """A file whose form expired with nothing sent, as the sweeper records it."""
+        file_id = self.pending()
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE files SET status = 'expired' WHERE id = :id"),
+                {"id": uuid.UUID(file_id)},
+            )
+        return file_id
 
     def sent(self) -> str:
         """A file whose bytes are in the bucket, not yet confirmed."""
@@ -60,9 +73,66 @@ class World:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"xyz", ContentType="text/plain")
         return str(ticket["file_id"])
 
+    def announced_twice(self, key: str, second: dict[str, Any]) -> httpx.Response:
+        """Announce with an Idempotency-Key, then again with the same key and `second`."""
+        headers = {"Idempotency-Key": key}
+        self.ok.request("POST", "/files/upload", json=UPLOAD, headers=headers)
+        return self.via.request("POST", "/files/upload", json=second, headers=headers)
+
+    def confirmed_then_retried(self) -> httpx.Response:
+        """Announce with an Idempotency-Key, upload and confirm, then announce again."""
+        headers = {"Idempotency-Key": "done"}
+        ticket = self.ok.request("POST", "/files/upload", json=UPLOAD, headers=headers).json()
+        assert post_form(ticket["upload"], b"abc").status_code == 204
+        self.ok.request("POST", f"/files/{ticket['file_id']}/confirm")
+        return self.via.request("POST", "/files/upload", json=UPLOAD, headers=headers)
+
     def ready(self) -> str:
         """A confirmed file."""
         return str(self.ok.upload(b"abc")["file_id"])
+
+    def multipart(self) -> str:
+        """A multipart file announced, no part sent."""
+        return str(announce_multipart(self.ok, 3)["file_id"])
+
+    def multipart_sent(self) -> str:
+        """A multipart file whose only part is in the bucket."""
+        file_id = self.multipart()
+        send(self.ok, file_id, {1: b"abc"}, [1])
+        return file_id
+
+    def multipart_ready(self) -> str:
+        """A confirmed multipart file."""
+        file_id = self.multipart_sent()
+        assert self.ok.request("POST", f"/files/{file_id}/confirm").status_code == 200
+        return file_id
+
+    def multipart_tampered(self) -> str:
+        """A multipart file whose signed part holds other bytes, put there behind the API."""
+        file_id = self.multipart()
+        payload = {"part_numbers": [1], "sha256": {"1": hashlib.sha256(b"abc").hexdigest()}}
+        assert self.ok.request("POST", f"/files/{file_id}/parts", json=payload).status_code == 200
+        _key, upload_id = self._upload_of(file_id)
+        self.s3.upload_part(Bucket=self.bucket, Key=_key, UploadId=upload_id, PartNumber=1,
+                            Body=b"xyz", ChecksumAlgorithm="SHA256")  # fmt: skip
+        return file_id
+
+    def multipart_gone(self) -> str:
+        """A multipart file whose S3 upload was aborted behind the API."""
+        file_id = self.multipart()
+        key, upload_id = self._upload_of(file_id)
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        return file_id
+
+    def _upload_of(self, file_id: str) -> tuple[str, str]:
+        uploads = self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
+        (found,) = [u for u in uploads if u.get("Key", "").endswith(f"/{file_id}")]
+        return found["Key"], found["UploadId"]
+
+    def sign(self, file_id: str, **body: Any) -> httpx.Response:
+        """Ask for part 1's URL, its SHA-256 given."""
+        payload = {"part_numbers": [1], "sha256": {"1": hashlib.sha256(b"abc").hexdigest()}}
+        return self.via.request("POST", f"/files/{file_id}/parts", json={**payload, **body})
 
 
 @dataclass(frozen=True)
@@ -91,6 +161,8 @@ LIST = "GET /files"
 GET = "GET /files/{file_id}"
 DOWNLOAD = "GET /files/{file_id}/download"
 DELETE = "DELETE /files/{file_id}"
+SIGN = "POST /files/{file_id}/parts"
+PARTS = "GET /files/{file_id}/parts"
 
 ANSWERS = [
     Row(UPLOAD_OP, 201, None, _upload()),
@@ -98,11 +170,15 @@ ANSWERS = [
         "POST", "/files/upload", content=b'{"filename": ',
         headers={"content-type": "application/json"})),
     Row(UPLOAD_OP, 401, "not_authenticated", lambda w: w.no_key("POST", "/files/upload")),
-    Row(UPLOAD_OP, 413, "file_too_large", _upload(size=6 * 1024**3)),
+    Row(UPLOAD_OP, 413, "file_too_large", _upload(size=6 * 1024**4)),
     Row(UPLOAD_OP, 413, "request_too_large", _upload(filename="a" * 70_000)),
     Row(UPLOAD_OP, 415, "unsupported_content_type", _upload(content_type="text/html")),
     Row(UPLOAD_OP, 422, "invalid_input", _upload(size=-1)),
+    Row(UPLOAD_OP, 422, "idempotency_key_reused",
+        lambda w: w.announced_twice("reused", {**UPLOAD, "filename": "b.txt"})),
+    Row(UPLOAD_OP, 409, "idempotency_key_used", lambda w: w.confirmed_then_retried()),
     Row(UPLOAD_OP, 503, "storage_unavailable", _upload(), via="no_credentials"),
+    Row(UPLOAD_OP, 503, "storage_busy", _upload(multipart=True), via="storage_busy"),
     Row(UPLOAD_OP, 503, "database_unavailable", _upload(), via="no_database"),
 
     Row(CONFIRM, 200, None, lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm")),
@@ -110,6 +186,14 @@ ANSWERS = [
     Row(CONFIRM, 404, "not_found", lambda w: w.via.request("POST", f"/files/{UNKNOWN}/confirm")),
     Row(CONFIRM, 409, "object_missing",
         lambda w: w.via.request("POST", f"/files/{w.pending()}/confirm")),
+    Row(CONFIRM, 409, "parts_missing",
+        lambda w: w.via.request("POST", f"/files/{w.multipart()}/confirm")),
+    Row(CONFIRM, 409, "parts_invalid",
+        lambda w: w.via.request("POST", f"/files/{w.multipart_tampered()}/confirm")),
+    Row(CONFIRM, 409, "upload_gone",
+        lambda w: w.via.request("POST", f"/files/{w.multipart_gone()}/confirm")),
+    Row(CONFIRM, 409, "upload_expired",
+        lambda w: w.via.request("POST", f"/files/{w.expired()}/confirm")),
     Row(CONFIRM, 422, "upload_rejected",
         lambda w: w.via.request("POST", f"/files/{w.differing()}/confirm")),
     Row(CONFIRM, 503, "storage_unavailable",
@@ -118,6 +202,36 @@ ANSWERS = [
         lambda w: w.via.request("POST", f"/files/{w.sent()}/confirm"), via="storage_busy"),
     Row(CONFIRM, 503, "database_unavailable",
         lambda w: w.via.request("POST", f"/files/{UNKNOWN}/confirm"), via="no_database"),
+
+    Row(SIGN, 200, None, lambda w: w.sign(w.multipart())),
+    Row(SIGN, 400, "malformed_json", lambda w: w.via.request(
+        "POST", f"/files/{UNKNOWN}/parts", content=b"{",
+        headers={"content-type": "application/json"})),
+    Row(SIGN, 401, "not_authenticated", lambda w: w.no_key("POST", f"/files/{UNKNOWN}/parts")),
+    Row(SIGN, 404, "not_found", lambda w: w.sign(str(UNKNOWN))),
+    Row(SIGN, 409, "not_multipart", lambda w: w.sign(w.pending())),
+    Row(SIGN, 409, "file_not_pending", lambda w: w.sign(w.multipart_ready())),
+    Row(SIGN, 413, "request_too_large", lambda w: w.sign(str(UNKNOWN), x="a" * 70_000)),
+    Row(SIGN, 422, "invalid_input", lambda w: w.sign(w.multipart(), part_numbers=[2])),
+    Row(SIGN, 503, "storage_unavailable", lambda w: w.sign(w.multipart()),
+        via="no_credentials"),
+    Row(SIGN, 503, "database_unavailable", lambda w: w.sign(str(UNKNOWN)), via="no_database"),
+
+    Row(PARTS, 200, None, lambda w: w.via.request("GET", f"/files/{w.multipart_sent()}/parts")),
+    Row(PARTS, 401, "not_authenticated", lambda w: w.no_key("GET", f"/files/{UNKNOWN}/parts")),
+    Row(PARTS, 404, "not_found", lambda w: w.via.request("GET", f"/files/{UNKNOWN}/parts")),
+    Row(PARTS, 409, "not_multipart",
+        lambda w: w.via.request("GET", f"/files/{w.pending()}/parts")),
+    Row(PARTS, 409, "file_not_pending",
+        lambda w: w.via.request("GET", f"/files/{w.multipart_ready()}/parts")),
+    Row(PARTS, 409, "upload_gone",
+        lambda w: w.via.request("GET", f"/files/{w.multipart_gone()}/parts")),
+    Row(PARTS, 503, "storage_unavailable",
+        lambda w: w.via.request("GET", f"/files/{w.multipart()}/parts"), via="no_storage"),
+    Row(PARTS, 503, "storage_busy",
+        lambda w: w.via.request("GET", f"/files/{w.multipart()}/parts"), via="storage_busy"),
+    Row(PARTS, 503, "database_unavailable",
+        lambda w: w.via.request("GET", f"/files/{UNKNOWN}/parts"), via="no_database"),
 
     Row(LIST, 200, None, lambda w: w.via.request("GET", "/files")),
     Row(LIST, 401, "not_authenticated", lambda w: w.no_key("GET", "/files")),
@@ -174,6 +288,8 @@ GUARDED = {
     GET: f"/files/{UNKNOWN}",
     DOWNLOAD: f"/files/{UNKNOWN}/download",
     DELETE: f"/files/{UNKNOWN}",
+    SIGN: f"/files/{UNKNOWN}/parts",
+    PARTS: f"/files/{UNKNOWN}/parts",
 }
 
 
@@ -239,11 +355,12 @@ def test_every_answer_the_api_gives_is_documented(
     api: Api,
     s3: S3Client,
     settings: Settings,
+    engine: sa.Engine,
     document: dict[str, Any],
 ) -> None:
     via = api if row.via == "api" else Api(request.getfixturevalue(row.via), api.key)
 
-    response = row.send(World(api, via, s3, settings.storage.bucket))
+    response = row.send(World(api, via, s3, settings.storage.bucket, engine))
 
     assert response.status_code == row.status, response.text
     if row.code is not None:

@@ -93,8 +93,11 @@ def test_a_token_user_and_an_api_key_owner_of_the_same_name_are_isolated(
 def test_without_an_identity_provider_a_token_is_refused_like_an_unknown_key(
     client: TestClient[Litestar], identity_provider: IdentityProvider
 ) -> None:
-    token = client.get("/files", headers={"Authorization": f"Bearer {identity_provider.token()}"})
-    bad_key = client.get("/files", headers={"Authorization": "Bearer stw_nonsense"})
+    same = {"X-Request-ID": "refusal-probe"}  # so that the whole answers can be compared
+    token = client.get(
+        "/files", headers={"Authorization": f"Bearer {identity_provider.token()}", **same}
+    )
+    bad_key = client.get("/files", headers={"Authorization": "Bearer stw_nonsense", **same})
 
     assert token.status_code == bad_key.status_code == 401
     assert token.json() == bad_key.json()

@@ -34,8 +34,15 @@ def test_app_environment_carries_what_the_app_reads(terraform: Terraform) -> Non
         "DOWNLOAD_URL_TTL_SECONDS",
         "PORT",
         "WEB_CONCURRENCY",
+        "SWEEP_INTERVAL_SECONDS",
     } <= app_environment_keys(terraform)
     assert 'DATABASE_IAM_AUTH = "true"' in terraform.locals["app_environment"]
+
+
+def test_the_deployment_sweeps_in_the_background_by_default(terraform: Terraform) -> None:
+    written = terraform.locals["app_environment"]
+    assert "SWEEP_INTERVAL_SECONDS = tostring(var.sweep_interval_seconds)" in written
+    assert terraform.variables["sweep_interval_seconds"]["default"] > 0
 
 
 def test_every_variable_written_is_one_the_app_reads(terraform: Terraform) -> None:

@@ -37,6 +37,8 @@ def _instance(cls: type[errors.DomainError]) -> errors.DomainError:
         return cls("field", "is wrong")
     if issubclass(cls, errors.UploadRejected):
         return cls("Does not match.", ["size"])
+    if issubclass(cls, errors.PartsMissing):
+        return cls("Parts 2 and 3 are missing.", [2, 3])
     return cls("Something happened.")
 
 

@@ -30,7 +30,9 @@ def test_only_required_variables_give_documented_defaults() -> None:
 
     assert settings.uploads.upload_url_ttl_seconds == 600
     assert settings.uploads.download_url_ttl_seconds == 300
-    assert settings.uploads.max_upload_bytes == 5 * 1024**3
+    assert settings.uploads.max_upload_bytes == 5 * 1024**4
+    assert settings.uploads.max_single_upload_bytes == 5 * 1024**3
+    assert settings.uploads.multipart_threshold_bytes == 64 * 1024**2
     assert settings.storage.key_prefix == "uploads/"
     assert settings.uploads.allowed_content_types == DEFAULT_CONTENT_TYPES
     assert settings.storage.endpoint_url is None
@@ -75,6 +77,10 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("DOWNLOAD_URL_TTL_SECONDS", "ten"),
         ("MAX_UPLOAD_BYTES", "-1"),
         ("MAX_UPLOAD_BYTES", "5GiB"),
+        ("MAX_UPLOAD_BYTES", str(5 * 1024**4 + 1)),
+        ("MAX_SINGLE_UPLOAD_BYTES", str(5 * 1024**3 + 1)),
+        ("MULTIPART_THRESHOLD_BYTES", "-1"),
+        ("MULTIPART_THRESHOLD_BYTES", str(5 * 1024**3 + 1)),
         ("DATABASE_POOL_SIZE", "0"),
         ("WORKER_THREADS", "many"),
         ("PORT", "0"),
@@ -110,6 +116,10 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("OIDC_ALGORITHMS", "HS256"),
         ("OIDC_ALGORITHMS", "RS256,HS512"),
         ("OIDC_ALGORITHMS", " , "),
+        ("LOG_FORMAT", "xml"),
+        ("METRICS_ENABLED", "maybe"),
+        ("METRICS_TOKEN", "change-me"),
+        ("METRICS_TOKEN", "short"),
     ],
 )
 def test_malformed_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
@@ -244,6 +254,7 @@ def test_settings_documented_without_a_default_are_unset() -> None:
         "OIDC_ISSUER",
         "OIDC_AUDIENCE",
         "OIDC_JWKS_URL",
+        "METRICS_TOKEN",
     }
     assert unset.isdisjoint(as_environment(load_settings(REQUIRED)))
 
@@ -283,3 +294,15 @@ def test_env_example_lists_every_setting() -> None:
     ]
 
     assert not missing, f"{ENV_EXAMPLE.name} does not mention {missing}"
+
+
+def test_a_multipart_threshold_over_the_single_request_limit_is_refused() -> None:
+    environ = {
+        "DATABASE_URL": "sqlite:///x.db",
+        "S3_BUCKET": "b",
+        "MAX_SINGLE_UPLOAD_BYTES": "1000",
+        "MULTIPART_THRESHOLD_BYTES": "1001",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ)
+    assert caught.value.variable == "MULTIPART_THRESHOLD_BYTES"

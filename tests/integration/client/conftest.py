@@ -94,7 +94,8 @@ def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
             script_command(*args, python_args=python_args),
             capture_output=True,
             text=True,
-            env=script_env(target, **env),
+            # Resume state goes to this test's folder, never the user's cache.
+            env=script_env(target, **{"XDG_CACHE_HOME": str(tmp_path / "cache"), **env}),
             cwd=tmp_path,
             timeout=timeout,
             check=False,
@@ -118,7 +119,9 @@ def run_in_terminal(
             stdout=terminal,
             stderr=terminal,
             cwd=tmp_path,
-            env=script_env(target, COLUMNS="120", TERM="xterm"),
+            env=script_env(
+                target, COLUMNS="120", TERM="xterm", XDG_CACHE_HOME=str(tmp_path / "cache")
+            ),
         )
         os.close(terminal)
         screen = bytearray()

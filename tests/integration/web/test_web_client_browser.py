@@ -6,8 +6,9 @@ import hashlib
 import re
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from tests.integration.api import post_form
 from tests.integration.web.conftest import WHY_NO_BROWSER, WebStack
@@ -256,3 +257,66 @@ def test_the_upload_module_sends_a_presigned_put_as_well(web: WebStack, page: Pa
     assert confirmed["status"] == "ready"
     assert confirmed["sha256"] == hashlib.sha256(b"sent as the body\n").hexdigest()
     assert confirmed["seen"] == ["hashing", "announcing", "sending", "confirming"]
+
+
+MIB = 1024 * 1024
+# A 17 MiB file made in the page (8 MiB parts: 3 of them), and its bytes here to compare.
+MAKE_FILE = """
+    const size = 17 * 1024 * 1024;
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i += 1) bytes[i] = (i * 7 + (i >> 13)) & 255;
+    const file = new File([bytes], "parts.bin",
+                          { type: "application/octet-stream", lastModified: 1 });
+"""
+UPLOAD_IN_PARTS = (
+    """async ({ apiUrl, credential }) => {
+        const { uploadFile } = await import("./upload.js");
+    """
+    + MAKE_FILE
+    + """
+        try {
+            return await uploadFile(file, { apiUrl, credential, multipartAbove: 1024 * 1024 });
+        } catch (error) {
+            return error.message;
+        }
+    }"""
+)
+
+
+def _expected_bytes() -> bytes:
+    return bytes((i * 7 + (i >> 13)) & 255 for i in range(17 * MIB))
+
+
+def test_a_large_file_goes_in_parts_and_resumes_after_a_reload(web: WebStack, page: Page) -> None:
+    page.goto(web.page_url)
+    parts_sent: list[int] = []
+
+    def record(request: Request) -> None:
+        if request.method == "PUT" and (found := re.search(r"[?&]partNumber=(\d+)", request.url)):
+            parts_sent.append(int(found.group(1)))
+
+    page.on("request", record)
+    # The network drops every try of part 3: the other parts land, the upload stops.
+    page.route(re.compile(r"partNumber=3&"), lambda route: route.abort())
+    keys = {"apiUrl": web.api_url, "credential": web.key}
+
+    first = page.evaluate(UPLOAD_IN_PARTS, keys)
+
+    assert "cut off" in first, first
+    pending = web.api("GET", "/files?status=pending").json()["items"]
+    (file_id,) = [f["file_id"] for f in pending if f["filename"] == "parts.bin"]
+    held = {p["part_number"] for p in web.api("GET", f"/files/{file_id}/parts").json()["parts"]}
+    assert held == {1, 2}
+    page.unroute(re.compile(r"partNumber=3&"))
+    page.reload()  # what survives is the page's storage, as after closing the tab
+    sent_before = len(parts_sent)
+
+    confirmed = page.evaluate(UPLOAD_IN_PARTS, keys)
+
+    assert confirmed["file_id"] == file_id, confirmed
+    assert confirmed["integrity"] == "part_sha256"
+    assert parts_sent[sent_before:] == [3]
+    url = web.api("GET", f"/files/{file_id}/download").json()["url"]
+    assert hashlib.sha256(httpx.get(url, timeout=60).content).digest() == (
+        hashlib.sha256(_expected_bytes()).digest()
+    )
