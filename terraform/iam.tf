@@ -26,6 +26,9 @@ resource "aws_iam_instance_profile" "app" {
 }
 
 data "aws_iam_policy_document" "app" {
+  # Multipart uploads: CreateMultipartUpload, UploadPart (presigned) and CompleteMultipartUpload are s3:PutObject,
+  # ListParts is s3:ListMultipartUploadParts, AbortMultipartUpload its own action. DeleteObjectVersion: the sweeper
+  # and deletes remove exact versions of the versioned bucket.
   statement {
     sid = "ObjectsUnderKeyPrefix"
     actions = [
@@ -40,7 +43,8 @@ data "aws_iam_policy_document" "app" {
     resources = ["${aws_s3_bucket.this.arn}/${var.s3_key_prefix}*"]
   }
 
-  # ListBucketVersions: deleting a file destroys every version a reused upload form left.
+  # ListBucketVersions: deleting a file destroys every version a reused upload form left, and the sweeper walks them.
+  # ListBucketMultipartUploads: listing unfinished multipart uploads under the prefix, to clean them up.
   statement {
     sid       = "ListOnlyKeyPrefix"
     actions   = ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"]
