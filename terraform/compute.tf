@@ -1,5 +1,5 @@
 # The API runs on Amazon Linux 2023: one instance in a public subnet (load_balanced = false), or an Auto Scaling Group
-# in the private subnets behind the load balancer (load_balanced = true). Both boot the same cloud-init user data.
+# in the private subnets (load_balanced = true); either behind the load balancer. Both boot the same user data.
 
 data "aws_ami" "al2023" {
   most_recent = true
@@ -22,7 +22,7 @@ data "aws_ami" "al2023" {
 }
 
 resource "aws_instance" "this" {
-  #checkov:skip=CKV_AWS_88:Single-instance mode serves from a public subnet to instance_ingress_cidrs; the load-balanced mode has no public IPs.
+  #checkov:skip=CKV_AWS_88:The single instance sits in a public subnet so that it needs no NAT gateway for its outbound traffic; its security group admits only the load balancer (or, with allow_plain_http, instance_ingress_cidrs). The load-balanced shape has no public IPs.
   count = var.load_balanced ? 0 : 1
 
   ami                         = data.aws_ami.al2023.id
@@ -118,9 +118,11 @@ resource "aws_autoscaling_group" "this" {
   vpc_zone_identifier = aws_subnet.private[*].id
   target_group_arns   = [aws_lb_target_group.this[0].arn]
 
-  # The load balancer's /health/ready check decides, so an instance that cannot reach the database or the bucket is
-  # replaced. The grace period covers package installation on first boot.
-  health_check_type         = "ELB"
+  # Replaced only when EC2 says the instance is broken. The load balancer routes on /health/ready, but a database
+  # failover fails that check on every instance at once, and replacing them all would turn a 1-2 minute failover into
+  # an outage of several first boots. A process that stops answering /health/live is restarted on the instance
+  # (stowage-liveness.timer); instances that stay unready raise the readiness alarm (monitoring.tf).
+  health_check_type         = "EC2"
   health_check_grace_period = 600
 
   launch_template {

@@ -1,6 +1,6 @@
 # RDS PostgreSQL in the private subnets. The app logs in as db_app_username with IAM authentication over TLS; the
-# master password exists only in the Secrets Manager secret RDS manages, read once by the instances' first boot to
-# create that user (templates/install.sh.tftpl and templates/bootstrap_db.py).
+# master password exists only in the Secrets Manager secret RDS manages, which the instances may read only during the
+# bootstrap window after the database is created, to create that user (templates/bootstrap_db.py, iam.tf).
 
 locals {
   db_identifier   = var.name
@@ -38,6 +38,13 @@ resource "aws_db_parameter_group" "this" {
   parameter {
     name  = "log_connections"
     value = "1"
+  }
+
+  # The app's pools are sized against this number (main.tf), so it is set rather than left to the instance class.
+  parameter {
+    name         = "max_connections"
+    value        = tostring(var.db_max_connections)
+    apply_method = "pending-reboot"
   }
 
   lifecycle {
@@ -114,4 +121,16 @@ resource "aws_iam_role" "rds_monitoring" {
 resource "aws_iam_role_policy_attachment" "rds_monitoring" {
   role       = aws_iam_role.rds_monitoring.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+# Opens when the database is created (and again if it is ever replaced): timestamp() is taken at apply time and then
+# kept. The app role may read the master secret until db_bootstrap_window_minutes later (iam.tf). To bootstrap again,
+# e.g. after dropping the app user: terraform apply -replace=terraform_data.db_bootstrap_window
+resource "terraform_data" "db_bootstrap_window" {
+  input            = timestamp()
+  triggers_replace = [aws_db_instance.this.resource_id]
+
+  lifecycle {
+    ignore_changes = [input]
+  }
 }

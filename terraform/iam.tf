@@ -1,6 +1,7 @@
 # The role the API instances run as. Its own policy is least privilege: the object actions the app uses under the key
-# prefix, listing restricted to that prefix, IAM login as the app's database user, and reading the one master secret
-# the first boot needs to create that user. Session Manager access comes from AWS's SSM core managed policy.
+# prefix, listing restricted to that prefix, IAM login as the app's database user, the boot's dependency lock, and,
+# only during the bootstrap window after the database is created, the master secret the first boot needs to create
+# that user. Session Manager access comes from AWS's SSM core managed policy.
 
 data "aws_iam_policy_document" "app_assume" {
   statement {
@@ -25,6 +26,9 @@ resource "aws_iam_instance_profile" "app" {
 }
 
 data "aws_iam_policy_document" "app" {
+  # Multipart uploads: CreateMultipartUpload, UploadPart (presigned) and CompleteMultipartUpload are s3:PutObject,
+  # ListParts is s3:ListMultipartUploadParts, AbortMultipartUpload its own action. DeleteObjectVersion: the sweeper
+  # and deletes remove exact versions of the versioned bucket.
   statement {
     sid = "ObjectsUnderKeyPrefix"
     actions = [
@@ -39,7 +43,8 @@ data "aws_iam_policy_document" "app" {
     resources = ["${aws_s3_bucket.this.arn}/${var.s3_key_prefix}*"]
   }
 
-  # ListBucketVersions: deleting a file destroys every version a reused upload form left.
+  # ListBucketVersions: deleting a file destroys every version a reused upload form left, and the sweeper walks them.
+  # ListBucketMultipartUploads: listing unfinished multipart uploads under the prefix, to clean them up.
   statement {
     sid       = "ListOnlyKeyPrefix"
     actions   = ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"]
@@ -65,11 +70,25 @@ data "aws_iam_policy_document" "app" {
     resources = [local.db_app_user_arn]
   }
 
-  # First boot reads the RDS-managed master secret once to create the IAM-authenticated app user.
+  # First boot reads the RDS-managed master secret to create the IAM-authenticated app user; only in the window after
+  # the database is created, so that code running on an instance later cannot become the database administrator.
   statement {
-    sid       = "ReadDatabaseMasterSecret"
+    sid       = "ReadDatabaseMasterSecretDuringBootstrap"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+
+    condition {
+      test     = "DateLessThan"
+      variable = "aws:CurrentTime"
+      values   = [timeadd(terraform_data.db_bootstrap_window.output, "${var.db_bootstrap_window_minutes}m")]
+    }
+  }
+
+  # The hashed dependency lock the first boot installs from (user_data.tf).
+  statement {
+    sid       = "ReadDeployArtifacts"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.this.arn}/${local.deploy_key_prefix}*"]
   }
 
   dynamic "statement" {

@@ -1,5 +1,5 @@
-# One customer-managed key for this deployment: database storage, Performance Insights, CloudWatch log groups and,
-# when s3_sse_kms is on, the files bucket.
+# One customer-managed key for this deployment: database storage, Performance Insights, CloudWatch log groups, the
+# files bucket's CloudTrail trail and, when s3_sse_kms is on, the files bucket.
 
 resource "aws_kms_key" "this" {
   description             = "Stowage ${var.name}: database, logs and (optionally) files"
@@ -53,6 +53,47 @@ data "aws_iam_policy_document" "kms" {
         "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/stowage/${var.name}/*",
         "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/rds/instance/${var.name}/*",
       ]
+    }
+  }
+
+  # CloudTrail encrypts the files bucket's trail (logging.tf) with this key.
+  statement {
+    sid       = "CloudTrailEncryptsThisDeploymentsTrail"
+    actions   = ["kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.cloudtrail_arn]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+      values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+    }
+  }
+
+  statement {
+    sid       = "CloudTrailDescribesTheKey"
+    actions   = ["kms:DescribeKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.cloudtrail_arn]
     }
   }
 }

@@ -1,10 +1,13 @@
-# HTTPS Application Load Balancer in front of the Auto Scaling Group (load_balanced = true). TLS ends here; port 80
-# only redirects.
+# HTTPS Application Load Balancer in front of the Auto Scaling Group, or of the single instance unless allow_plain_http
+# is set. TLS ends here; port 80 only redirects.
+
+locals {
+  lb_enabled = !var.allow_plain_http
+}
 
 resource "aws_lb" "this" {
-  #checkov:skip=CKV_AWS_91:Access logs need a log bucket with an ELB delivery policy; add one per account if required.
-  #checkov:skip=CKV2_AWS_28:WAF is a priced add-on; every API request is already authenticated by an API key.
-  count = var.load_balanced ? 1 : 0
+  #checkov:skip=CKV2_AWS_28:WAF is a priced add-on left to the operator; every request that reads or changes files needs an API key or access token, and the open routes are the health checks and the API docs.
+  count = local.lb_enabled ? 1 : 0
 
   name_prefix                = "stwg-"
   load_balancer_type         = "application"
@@ -14,12 +17,20 @@ resource "aws_lb" "this" {
   drop_invalid_header_fields = true
   enable_deletion_protection = var.db_deletion_protection
 
+  access_logs {
+    bucket  = aws_s3_bucket.logs.id
+    prefix  = "lb"
+    enabled = true
+  }
+
   tags = { Name = var.name }
+
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_lb_target_group" "this" {
-  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; the hop to the app is inside the VPC's private subnets.
-  count = var.load_balanced ? 1 : 0
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; the hop to the app stays inside the VPC, between two security groups that admit only each other.
+  count = local.lb_enabled ? 1 : 0
 
   name_prefix          = "stwg-"
   vpc_id               = aws_vpc.this.id
@@ -43,7 +54,7 @@ resource "aws_lb_target_group" "this" {
 }
 
 resource "aws_lb_listener" "https" {
-  count = var.load_balanced ? 1 : 0
+  count = local.lb_enabled ? 1 : 0
 
   load_balancer_arn = aws_lb.this[0].arn
   port              = 443
@@ -58,7 +69,7 @@ resource "aws_lb_listener" "https" {
 }
 
 resource "aws_lb_listener" "http" {
-  count = var.load_balanced ? 1 : 0
+  count = local.lb_enabled ? 1 : 0
 
   load_balancer_arn = aws_lb.this[0].arn
   port              = 80
@@ -73,4 +84,12 @@ resource "aws_lb_listener" "http" {
       status_code = "HTTP_301"
     }
   }
+}
+
+resource "aws_lb_target_group_attachment" "single" {
+  count = local.lb_enabled && !var.load_balanced ? 1 : 0
+
+  target_group_arn = aws_lb_target_group.this[0].arn
+  target_id        = aws_instance.this[0].id
+  port             = var.app_port
 }

@@ -2,11 +2,21 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+# Standard availability zones only: opted-in Local Zones (<region>-lax-1a) sort before <region>a and would take the
+# subnets, the NAT gateway and the database standby. No state filter, so a zone that is briefly impaired at plan time
+# does not shift the slice and replace the subnets.
 data "aws_availability_zones" "available" {
-  #checkov:skip=CKV_AWS_394:Only the first two names in sorted order are used, so a newly added zone changes nothing; pin with availability_zones.
   count = var.availability_zones == null ? 1 : 0
 
-  state = "available"
+  filter {
+    name   = "zone-type"
+    values = ["availability-zone"]
+  }
+
+  filter {
+    name   = "opt-in-status"
+    values = ["opt-in-not-required"]
+  }
 }
 
 locals {
@@ -36,6 +46,9 @@ locals {
       HOST                     = "0.0.0.0"
       PORT                     = tostring(var.app_port)
       WEB_CONCURRENCY          = tostring(var.web_concurrency)
+      WORKER_THREADS           = tostring(local.worker_threads)
+      DATABASE_POOL_SIZE       = tostring(local.db_pool_size)
+      S3_MAX_CONCURRENT_CALLS  = tostring(local.s3_max_concurrent_calls)
       # Every instance sweeps; row locks keep them from doing the same work twice.
       SWEEP_INTERVAL_SECONDS = tostring(var.sweep_interval_seconds)
       # The same origins the bucket's CORS rule allows: one list for both sides.

@@ -113,6 +113,25 @@ resource "aws_vpc_endpoint" "s3" {
   tags = { Name = "${var.name}-s3" }
 }
 
+# Optional interface endpoints for the AWS APIs the instances call besides S3: SSM's three (Session Manager) and Secrets
+# Manager (the database bootstrap). RDS IAM tokens are signed locally and need no endpoint.
+locals {
+  interface_endpoint_services = var.vpc_interface_endpoints ? toset(["ssm", "ssmmessages", "ec2messages", "secretsmanager"]) : toset([])
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = local.interface_endpoint_services
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = "com.amazonaws.${var.region}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+  private_dns_enabled = true
+
+  tags = { Name = "${var.name}-${each.key}" }
+}
+
 resource "aws_flow_log" "this" {
   vpc_id               = aws_vpc.this.id
   traffic_type         = "ALL"

@@ -1,15 +1,15 @@
 output "api_url" {
   description = "Base URL of the API."
   value = (
-    var.load_balanced
+    local.lb_enabled
     ? "https://${coalesce(var.api_domain_name, aws_lb.this[0].dns_name)}"
     : "http://${aws_instance.this[0].public_dns}:${var.app_port}"
   )
 }
 
 output "load_balancer_dns_name" {
-  description = "DNS name of the load balancer to point api_domain_name at (null in single-instance mode)."
-  value       = var.load_balanced ? aws_lb.this[0].dns_name : null
+  description = "DNS name of the load balancer to point api_domain_name at (null with allow_plain_http)."
+  value       = local.lb_enabled ? aws_lb.this[0].dns_name : null
 }
 
 output "bucket_name" {
@@ -50,4 +50,18 @@ output "app_environment" {
 output "ssm_session_command" {
   description = "How to open a shell on the single instance through Session Manager."
   value       = var.load_balanced ? null : "aws ssm start-session --region ${var.region} --target ${aws_instance.this[0].id}"
+}
+
+output "connection_budget" {
+  description = "How the database's max_connections is shared: threads and pool per worker process, and the most connections all instances' processes can open."
+  value = {
+    db_max_connections      = var.db_max_connections
+    reserved                = local.db_reserved_connections
+    instances_at_most       = local.app_instances_max
+    processes_per_instance  = var.web_concurrency
+    worker_threads          = local.worker_threads
+    database_pool_size      = local.db_pool_size
+    s3_max_concurrent_calls = local.s3_max_concurrent_calls
+    app_connections_at_most = local.db_app_connections_at_most
+  }
 }

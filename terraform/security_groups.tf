@@ -1,8 +1,9 @@
-# A chain: internet -> load balancer (443/80) -> app (app_port) -> database (5432). In single-instance mode the app
-# takes app_port straight from instance_ingress_cidrs instead. Nothing opens SSH unless ssh_ingress_cidr is set.
+# A chain: internet -> load balancer (443/80) -> app (app_port) -> database (5432). Only with allow_plain_http does the
+# single instance take app_port straight from instance_ingress_cidrs instead. Nothing opens SSH unless ssh_ingress_cidr
+# is set.
 
 resource "aws_security_group" "lb" {
-  count = var.load_balanced ? 1 : 0
+  count = local.lb_enabled ? 1 : 0
 
   name_prefix = "${var.name}-lb-"
   description = "Stowage load balancer: HTTPS and the HTTP redirect in, the app port out"
@@ -14,7 +15,7 @@ resource "aws_security_group" "lb" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "lb_https" {
-  for_each = var.load_balanced ? toset(var.lb_ingress_cidrs) : toset([])
+  for_each = local.lb_enabled ? toset(var.lb_ingress_cidrs) : toset([])
 
   security_group_id = aws_security_group.lb[0].id
   description       = "HTTPS to the API from an allowed network"
@@ -26,7 +27,7 @@ resource "aws_vpc_security_group_ingress_rule" "lb_https" {
 
 resource "aws_vpc_security_group_ingress_rule" "lb_http" {
   #checkov:skip=CKV_AWS_260:The public load balancer's port 80 listener only redirects to HTTPS.
-  for_each = var.load_balanced ? toset(var.lb_ingress_cidrs) : toset([])
+  for_each = local.lb_enabled ? toset(var.lb_ingress_cidrs) : toset([])
 
   security_group_id = aws_security_group.lb[0].id
   description       = "HTTP from an allowed network, answered with a redirect to HTTPS"
@@ -37,7 +38,7 @@ resource "aws_vpc_security_group_ingress_rule" "lb_http" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "lb_to_app" {
-  count = var.load_balanced ? 1 : 0
+  count = local.lb_enabled ? 1 : 0
 
   security_group_id            = aws_security_group.lb[0].id
   description                  = "Forward requests and health checks to the app instances"
@@ -58,7 +59,7 @@ resource "aws_security_group" "app" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "app_from_lb" {
-  count = var.load_balanced ? 1 : 0
+  count = local.lb_enabled ? 1 : 0
 
   security_group_id            = aws_security_group.app.id
   description                  = "API traffic and health checks from the load balancer"
@@ -69,7 +70,7 @@ resource "aws_vpc_security_group_ingress_rule" "app_from_lb" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "app_direct" {
-  for_each = var.load_balanced ? toset([]) : toset(var.instance_ingress_cidrs)
+  for_each = var.allow_plain_http ? toset(var.instance_ingress_cidrs) : toset([])
 
   security_group_id = aws_security_group.app.id
   description       = "API traffic straight to the single instance from an allowed network"
@@ -94,7 +95,7 @@ resource "aws_vpc_security_group_egress_rule" "app_https" {
   for_each = toset(var.app_egress_cidrs)
 
   security_group_id = aws_security_group.app.id
-  description       = "HTTPS out: package index or git host, SSM, Secrets Manager, STS"
+  description       = "HTTPS out: package index, git host and RDS CA bundle at first boot; identity provider keys; AWS APIs without endpoints"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -108,6 +109,17 @@ resource "aws_vpc_security_group_egress_rule" "app_s3" {
   from_port         = 443
   to_port           = 443
   prefix_list_id    = aws_vpc_endpoint.s3.prefix_list_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "app_to_endpoints" {
+  count = var.vpc_interface_endpoints ? 1 : 0
+
+  security_group_id            = aws_security_group.app.id
+  description                  = "HTTPS to the VPC interface endpoints (SSM, Secrets Manager)"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.endpoints[0].id
 }
 
 resource "aws_vpc_security_group_egress_rule" "app_to_db" {
@@ -135,5 +147,28 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_app" {
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
+  referenced_security_group_id = aws_security_group.app.id
+}
+
+resource "aws_security_group" "endpoints" {
+  count = var.vpc_interface_endpoints ? 1 : 0
+
+  name_prefix = "${var.name}-endpoints-"
+  description = "Stowage VPC interface endpoints: HTTPS from the app instances only"
+  vpc_id      = aws_vpc.this.id
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints_from_app" {
+  count = var.vpc_interface_endpoints ? 1 : 0
+
+  security_group_id            = aws_security_group.endpoints[0].id
+  description                  = "HTTPS from the app instances"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
   referenced_security_group_id = aws_security_group.app.id
 }

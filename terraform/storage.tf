@@ -2,7 +2,6 @@
 # CORS rules for the app origins, and its policy is what limits how old such a URL's signature may be.
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Server access logs need a second bucket; audit object access with CloudTrail S3 data events.
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice with its own region and cost.
   #checkov:skip=CKV_AWS_145:SSE-S3 is the default by design; set s3_sse_kms = true for SSE-KMS with the deployment key.
   #checkov:skip=CKV2_AWS_62:Uploads are recorded through the API's own confirm call; nothing consumes bucket events.

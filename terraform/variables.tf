@@ -4,11 +4,23 @@
 
 variable "name" {
   type        = string
-  description = "Name of this deployment; prefixes every resource name (e.g. \"stowage-prod\")."
+  description = "Name of this deployment; prefixes every resource name (e.g. \"stowage-prod\"). 3-22 characters: the longest derived name, the RDS monitoring role's name_prefix \"<name>-rds-monitoring-\", may have 38."
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name))
-    error_message = "name must be 3-24 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.name))
+    error_message = "name must be 3-22 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+
+  # RDS refuses "--" in instance identifiers and parameter group names; S3 reserves "xn--" and "--...-s3" forms.
+  validation {
+    condition     = !strcontains(var.name, "--")
+    error_message = "name must not contain two hyphens in a row (RDS refuses them)."
+  }
+
+  # Bucket names starting with these are reserved by S3; the files and logs buckets start with the name.
+  validation {
+    condition     = !startswith(var.name, "sthree-") && !startswith(var.name, "amzn-s3-demo-")
+    error_message = "name must not start with sthree- or amzn-s3-demo-: S3 reserves those bucket name prefixes."
   }
 }
 
@@ -45,7 +57,7 @@ variable "vpc_cidr" {
 
 variable "availability_zones" {
   type        = list(string)
-  description = "The two availability zones to use (e.g. [\"eu-central-1a\", \"eu-central-1b\"]). Null takes the first two available zones of the region."
+  description = "The two availability zones to use (e.g. [\"eu-central-1a\", \"eu-central-1b\"]). Null takes the first two, by name, of the region's standard availability zones (no Local or Wavelength Zones)."
   default     = null
 
   validation {
@@ -56,7 +68,7 @@ variable "availability_zones" {
 
 variable "lb_ingress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks allowed to reach the load balancer on ports 80 (redirect) and 443. Used when load_balanced = true."
+  description = "CIDR blocks allowed to reach the load balancer on ports 80 (redirect) and 443."
   default     = ["0.0.0.0/0"]
 
   validation {
@@ -67,7 +79,7 @@ variable "lb_ingress_cidrs" {
 
 variable "instance_ingress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks allowed to reach the single instance directly on app_port (plain HTTP). Used when load_balanced = false. The open internet is refused: publish through the load balancer for that."
+  description = "CIDR blocks allowed to reach the single instance directly on app_port (plain HTTP). Used only with allow_plain_http = true. The open internet is refused: publish through the load balancer for that."
   default     = []
 
   validation {
@@ -78,15 +90,38 @@ variable "instance_ingress_cidrs" {
   }
 }
 
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (usually SNS topics) the CloudWatch alarms notify when they fire and when they recover. Empty: the alarms only show their state."
+  default     = []
+}
+
+variable "alarm_5xx_per_5_minutes" {
+  type        = number
+  description = "Server errors (5xx) in 5 minutes above which the API and load balancer error alarms fire."
+  default     = 10
+
+  validation {
+    condition     = var.alarm_5xx_per_5_minutes >= 0
+    error_message = "alarm_5xx_per_5_minutes must not be negative."
+  }
+}
+
 variable "app_egress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks the instances may reach on port 443 (package index or git host, SSM, Secrets Manager, STS). Narrow it if you mirror packages and use VPC interface endpoints."
+  description = "CIDR blocks the instances may reach on port 443 besides S3, the database and the interface endpoints: during first boot PyPI (or your package mirror), the git host and the RDS CA bundle; at run time the identity provider's keys (OIDC) and, without vpc_interface_endpoints, SSM and Secrets Manager. Narrow it to a package mirror or HTTPS proxy you run, if you have one."
   default     = ["0.0.0.0/0"]
 
   validation {
     condition     = length(var.app_egress_cidrs) > 0 && alltrue([for cidr in var.app_egress_cidrs : can(cidrhost(cidr, 0))])
-    error_message = "app_egress_cidrs must contain at least one valid CIDR block."
+    error_message = "app_egress_cidrs must contain at least one valid CIDR block: first boot needs the package index and the RDS CA bundle."
   }
+}
+
+variable "vpc_interface_endpoints" {
+  type        = bool
+  description = "Reach SSM (Session Manager) and Secrets Manager (the database bootstrap) through VPC interface endpoints in the private subnets instead of the internet, so app_egress_cidrs can be narrowed. About $7 per endpoint and zone a month (4 endpoints, 2 zones)."
+  default     = false
 }
 
 variable "ssh_ingress_cidr" {
@@ -112,18 +147,29 @@ variable "ssh_key_name" {
 
 variable "load_balanced" {
   type        = bool
-  description = "false: one instance in a public subnet serving plain HTTP to instance_ingress_cidrs. true: an Auto Scaling Group in private subnets behind an HTTPS Application Load Balancer (adds a NAT gateway)."
+  description = "false: one instance in a public subnet behind an HTTPS Application Load Balancer (or, with allow_plain_http, serving plain HTTP to instance_ingress_cidrs). true: an Auto Scaling Group in private subnets behind the load balancer (adds a NAT gateway)."
   default     = false
+}
+
+variable "allow_plain_http" {
+  type        = bool
+  description = "Opt-out of TLS for the single instance: no load balancer, the instance serves plain HTTP on app_port to instance_ingress_cidrs only, and API keys and tokens cross that network in clear. Only for a trusted network (VPN, peered VPC) or a trial."
+  default     = false
+
+  validation {
+    condition     = !(var.allow_plain_http && var.load_balanced)
+    error_message = "allow_plain_http applies to the single instance only; the load-balanced shape always serves HTTPS."
+  }
 }
 
 variable "certificate_arn" {
   type        = string
-  description = "ARN of an ACM certificate for the load balancer's HTTPS listener. Required when load_balanced = true."
+  description = "ARN of an issued ACM certificate for api_domain_name, in the deployment's region, for the load balancer's HTTPS listener. Required unless allow_plain_http = true."
   default     = null
 
   validation {
-    condition     = !var.load_balanced || var.certificate_arn != null
-    error_message = "load_balanced = true needs certificate_arn: an ACM certificate for the API's domain name."
+    condition     = var.allow_plain_http || var.certificate_arn != null
+    error_message = "certificate_arn is required: an ACM certificate for the API's domain name (or set allow_plain_http = true for a single instance on a trusted network)."
   }
 
   validation {
@@ -216,12 +262,17 @@ variable "app_release_url" {
 
 variable "app_release_sha256" {
   type        = string
-  description = "SHA-256 of the release artefact; pip refuses the download if it differs. Recommended with app_release_url."
+  description = "SHA-256 of the release artefact; pip refuses the download if it differs. Required with app_release_url."
   default     = null
 
   validation {
     condition     = var.app_release_sha256 == null || can(regex("^[0-9a-f]{64}$", coalesce(var.app_release_sha256, "-")))
     error_message = "app_release_sha256 must be 64 lower-case hex digits."
+  }
+
+  validation {
+    condition     = var.app_release_url == null || var.app_release_sha256 != null
+    error_message = "app_release_sha256 is required with app_release_url: every file an instance installs is checked against a hash."
   }
 }
 
@@ -249,6 +300,17 @@ variable "app_git_ref" {
   validation {
     condition     = can(regex("^[A-Za-z0-9._/-]+$", var.app_git_ref))
     error_message = "app_git_ref may only contain letters, digits, '.', '_', '/' and '-'."
+  }
+}
+
+variable "pip_index_url" {
+  type        = string
+  description = "Package index the first boot installs the locked dependencies from, e.g. a mirror inside the VPC. Null uses PyPI. Every file is still checked against the lock's hashes."
+  default     = null
+
+  validation {
+    condition     = var.pip_index_url == null || can(regex("^https://[^\\s'\"#]+$", coalesce(var.pip_index_url, "-")))
+    error_message = "pip_index_url must be an https:// URL without quotes, spaces or fragment."
   }
 }
 
@@ -293,6 +355,11 @@ variable "s3_key_prefix" {
   validation {
     condition     = can(regex("^[A-Za-z0-9!_.()-]+(/[A-Za-z0-9!_.()-]+)*/$", var.s3_key_prefix))
     error_message = "s3_key_prefix must be non-empty, end with '/', and contain no wildcards or spaces."
+  }
+
+  validation {
+    condition     = !startswith(var.s3_key_prefix, "deploy/")
+    error_message = "s3_key_prefix must not start with deploy/: the deployment keeps the instances' dependency lock there."
   }
 }
 
@@ -376,8 +443,9 @@ variable "app_environment" {
   validation {
     condition = length(setintersection(keys(var.app_environment), [
       "DATABASE_URL", "DATABASE_IAM_AUTH", "DATABASE_PASSWORD_SECRET_ARN", "S3_BUCKET", "S3_ENDPOINT_URL", "AWS_REGION",
+      "WEB_CONCURRENCY", "WORKER_THREADS", "DATABASE_POOL_SIZE", "S3_MAX_CONCURRENT_CALLS",
     ])) == 0
-    error_message = "app_environment must not override DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL or AWS_REGION."
+    error_message = "app_environment must not override how the app reaches its database and bucket (DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL, AWS_REGION) or the connection budget (WEB_CONCURRENCY, WORKER_THREADS, DATABASE_POOL_SIZE, S3_MAX_CONCURRENT_CALLS)."
   }
 }
 
@@ -427,7 +495,7 @@ variable "noncurrent_version_expiration_days" {
 
 variable "bucket_force_destroy" {
   type        = bool
-  description = "Let terraform destroy delete a non-empty bucket, every object version included. Keep false outside throwaway environments."
+  description = "Let terraform destroy delete the files and log buckets while they hold objects, every version included. Keep false outside throwaway environments."
   default     = false
 }
 
@@ -523,6 +591,34 @@ variable "db_app_username" {
   }
 }
 
+variable "db_max_connections" {
+  type        = number
+  description = "max_connections of the database (set in its parameter group). The app's threads and pools are sized from it so that every worker process of asg_max_size instances fits; raise it with a larger db_instance_class (RDS's own default is about memory / 9.5 MB, 100 suits db.t4g.micro)."
+  default     = 100
+
+  validation {
+    condition     = var.db_max_connections >= 25 && var.db_max_connections <= 5000
+    error_message = "db_max_connections must be between 25 and 5000."
+  }
+
+  # 15 are kept for RDS's superusers, migrations, the bootstrap and operators; each process needs 2 or more.
+  validation {
+    condition     = floor((var.db_max_connections - 15) / ((var.load_balanced ? var.asg_max_size : 1) * var.web_concurrency)) >= 2
+    error_message = "db_max_connections leaves fewer than 2 connections per worker process (db_max_connections - 15 over asg_max_size x web_concurrency): raise db_max_connections (with a larger db_instance_class) or lower asg_max_size or web_concurrency."
+  }
+}
+
+variable "db_bootstrap_window_minutes" {
+  type        = number
+  description = "For how many minutes after the database is created the instances may read its master secret, to create the app's database user. Afterwards only the operator can read it."
+  default     = 180
+
+  validation {
+    condition     = var.db_bootstrap_window_minutes >= 15 && var.db_bootstrap_window_minutes <= 1440
+    error_message = "db_bootstrap_window_minutes must be between 15 and 1440 (one day)."
+  }
+}
+
 variable "db_backup_retention_days" {
   type        = number
   description = "Days of automated backups (point-in-time recovery window)."
@@ -558,12 +654,18 @@ variable "db_slow_query_ms" {
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Logs
+# Logs and alarms
 # ---------------------------------------------------------------------------------------------------------------------
+
+variable "cloudtrail_data_events" {
+  type        = bool
+  description = "Record every object read, write and delete in the files bucket (CloudTrail data events) into the log bucket. Costs $0.10 per 100,000 events."
+  default     = true
+}
 
 variable "log_retention_days" {
   type        = number
-  description = "Retention of the CloudWatch log groups (VPC flow logs, PostgreSQL logs)."
+  description = "Retention of the CloudWatch log groups (VPC flow logs, PostgreSQL logs) and of the log bucket's objects (access logs, CloudTrail), in days."
   default     = 365
 
   validation {

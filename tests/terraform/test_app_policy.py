@@ -7,7 +7,10 @@ from terraform_config import Terraform, references, statements
 
 BUCKET = "${aws_s3_bucket.this.arn}"
 KEY_PREFIX = "${var.s3_key_prefix}"
+DEPLOY = "${local.deploy_key_prefix}"
 
+# Multipart uploads need no more: CreateMultipartUpload, UploadPart (presigned) and
+# CompleteMultipartUpload are s3:PutObject; ListParts is s3:ListMultipartUploadParts.
 OBJECT_ACTIONS = {
     "s3:PutObject",
     "s3:GetObject",
@@ -43,8 +46,9 @@ def test_app_policy_has_no_wildcard_resources(app_statements: list[dict[str, Any
         assert "not_resources" not in statement
         for resource in statement["resources"]:
             assert resource.startswith("${"), f"resource should be a reference, not {resource!r}"
-            # The one '*' allowed is "any key under the app's prefix".
-            assert resource.replace(f"{KEY_PREFIX}*", "").count("*") == 0, resource
+            # The one '*' allowed is "any key under a prefix": the app's, or the deploy artefacts'.
+            without_prefixes = resource.replace(f"{KEY_PREFIX}*", "").replace(f"{DEPLOY}*", "")
+            assert without_prefixes.count("*") == 0, resource
 
 
 def test_app_policy_only_allows(app_statements: list[dict[str, Any]]) -> None:
@@ -55,7 +59,9 @@ def test_object_actions_are_exactly_the_ones_the_service_uses_under_the_key_pref
     app_statements: list[dict[str, Any]],
 ) -> None:
     object_statements = [
-        s for s in app_statements if any(r.startswith(f"{BUCKET}/") for r in s["resources"])
+        s
+        for s in app_statements
+        if any(r.startswith(f"{BUCKET}/{KEY_PREFIX}") for r in s["resources"])
     ]
     assert len(object_statements) == 1
     (statement,) = object_statements
@@ -102,7 +108,15 @@ def test_database_access_is_iam_login_as_the_app_user_only(
     assert user_arn.endswith(":dbuser:${aws_db_instance.this.resource_id}/${var.db_app_username}")
 
 
-def test_only_secret_readable_is_the_database_master_secret(
+def test_outside_the_key_prefix_the_app_may_only_read_the_deploy_artefacts(
+    app_statements: list[dict[str, Any]],
+) -> None:
+    (statement,) = [s for s in app_statements if f"{BUCKET}/{DEPLOY}*" in s["resources"]]
+    assert statement["actions"] == ["s3:GetObject"]
+    assert statement["resources"] == [f"{BUCKET}/{DEPLOY}*"]
+
+
+def test_master_secret_is_readable_only_during_the_bootstrap_window(
     app_statements: list[dict[str, Any]],
 ) -> None:
     secret_statements = [
@@ -111,6 +125,21 @@ def test_only_secret_readable_is_the_database_master_secret(
     (statement,) = secret_statements
     assert statement["actions"] == ["secretsmanager:GetSecretValue"]
     assert statement["resources"] == ["${aws_db_instance.this.master_user_secret[0].secret_arn}"]
+    (condition,) = statement["condition"]
+    assert (condition["test"], condition["variable"]) == ("DateLessThan", "aws:CurrentTime")
+    (until,) = condition["values"]
+    assert references(until) >= {
+        "terraform_data.db_bootstrap_window",
+        "var.db_bootstrap_window_minutes",
+    }
+
+
+def test_bootstrap_window_opens_when_the_database_is_created(terraform: Terraform) -> None:
+    window = terraform.resources["terraform_data.db_bootstrap_window"]
+    assert window["input"] == "${timestamp()}"
+    assert window["triggers_replace"] == ["${aws_db_instance.this.resource_id}"]
+    (lifecycle,) = window["lifecycle"]
+    assert lifecycle["ignore_changes"] == ["input"]
 
 
 def test_app_role_gets_only_ssm_core_as_managed_policy(terraform: Terraform) -> None:

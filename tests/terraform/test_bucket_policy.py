@@ -10,7 +10,7 @@ BUCKET = "${aws_s3_bucket.this.arn}"
 
 @pytest.fixture(scope="module")
 def bucket_policy(terraform: Terraform) -> list[dict[str, Any]]:
-    (policy,) = terraform.of_type("aws_s3_bucket_policy").values()
+    policy = terraform.resources["aws_s3_bucket_policy.this"]
     assert policy["bucket"] == "${aws_s3_bucket.this.id}"
     return statements(terraform.policy_document(policy["policy"]))
 

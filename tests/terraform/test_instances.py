@@ -43,11 +43,12 @@ def test_instances_run_with_the_app_instance_profile(terraform: Terraform) -> No
     assert terraform.resources["aws_iam_instance_profile.app"]["role"] == "${aws_iam_role.app.name}"
 
 
-def test_autoscaling_group_replaces_instances_that_fail_the_readiness_check(
+def test_load_balancer_routes_on_readiness_but_the_group_replaces_only_broken_instances(
     terraform: Terraform,
 ) -> None:
+    # A database failover fails readiness everywhere at once; that must not replace every instance.
     group = terraform.resources["aws_autoscaling_group.this"]
-    assert group["health_check_type"] == "ELB"
+    assert group["health_check_type"] == "EC2"
     assert group["target_group_arns"] == ["${aws_lb_target_group.this[0].arn}"]
     (health_check,) = terraform.resources["aws_lb_target_group.this"]["health_check"]
     assert health_check["path"] == "/health/ready"

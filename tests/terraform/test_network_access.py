@@ -198,3 +198,16 @@ def test_load_balancer_sends_traffic_only_to_the_app_port(terraform: Terraform) 
     assert rule["referenced_security_group_id"] == "${aws_security_group.app.id}"
     assert rule["from_port"] == rule["to_port"] == "${var.app_port}"
     assert "cidr_ipv4" not in rule
+
+
+def test_interface_endpoints_accept_https_from_the_app_only(terraform: Terraform) -> None:
+    rules = [
+        r for r in ingress_rules(terraform) if r.security_group == "aws_security_group.endpoints"
+    ]
+    (rule,) = rules
+    assert (rule.from_port, rule.to_port) == (443, 443)
+    assert rule.sources == frozenset()
+    assert rule.peer_groups == {"aws_security_group.app"}
+    endpoints = terraform.resources["aws_vpc_endpoint.interface"]
+    assert endpoints["security_group_ids"] == ["${aws_security_group.endpoints[0].id}"]
+    assert endpoints["private_dns_enabled"] is True

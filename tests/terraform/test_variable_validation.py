@@ -47,6 +47,22 @@ def test_example_tfvars_pass_every_validation(variables_module: TerraformCommand
     assert plan_errors(variables_module, {}) == []
 
 
+@pytest.mark.parametrize("name", ["abc", "a-b", "a" * 22, "stowage-prod-eu-west-01"[:22]])
+def test_names_at_the_edges_pass(variables_module: TerraformCommand, name: str) -> None:
+    assert plan_errors(variables_module, {"name": name}) == []
+
+
+def test_plain_http_opt_out_passes_without_a_certificate(
+    variables_module: TerraformCommand,
+) -> None:
+    overrides = {
+        "certificate_arn": None,
+        "allow_plain_http": True,
+        "instance_ingress_cidrs": ["203.0.113.0/24"],
+    }
+    assert plan_errors(variables_module, overrides) == []
+
+
 def test_load_balanced_example_passes_every_validation(variables_module: TerraformCommand) -> None:
     overrides = {
         "load_balanced": True,
@@ -58,6 +74,12 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [
+        ({"name": "a" * 23}, "name"),
+        ({"name": "stowage--prod"}, "name"),
+        ({"name": "stowage-"}, "name"),
+        ({"name": "1stowage"}, "name"),
+        ({"name": "sthree-files"}, "name"),
+        ({"name": "Stowage"}, "name"),
         ({"instance_ingress_cidrs": ["0.0.0.0/0"]}, "instance_ingress_cidrs"),
         ({"instance_ingress_cidrs": ["::/0"]}, "instance_ingress_cidrs"),
         ({"instance_ingress_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]}, "instance_ingress_cidrs"),
@@ -65,7 +87,9 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ({"app_environment": {"DATABASE_URL": "postgresql://x"}}, "app_environment"),
         ({"ssh_ingress_cidr": "0.0.0.0/0"}, "ssh_ingress_cidr"),
         ({"ssh_ingress_cidr": "not-a-cidr"}, "ssh_ingress_cidr"),
-        ({"load_balanced": True}, "certificate_arn"),
+        ({"certificate_arn": None}, "certificate_arn"),
+        ({"certificate_arn": None, "load_balanced": True}, "certificate_arn"),
+        ({"allow_plain_http": True, "load_balanced": True}, "allow_plain_http"),
         ({"max_signature_age_ms": 300000}, "max_signature_age_ms"),
         ({"download_url_ttl_seconds": 1200}, "max_signature_age_ms"),
         ({"upload_url_ttl_seconds": 7200}, "upload_url_ttl_seconds"),
@@ -82,6 +106,17 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ({"sweep_interval_seconds": -1}, "sweep_interval_seconds"),
         ({"sweep_interval_seconds": 90.5}, "sweep_interval_seconds"),
         ({"app_release_url": "http://example.com/stowage.whl"}, "app_release_url"),
+        ({"app_release_sha256": None}, "app_release_sha256"),
+        ({"pip_index_url": "http://mirror.internal/simple"}, "pip_index_url"),
+        ({"app_egress_cidrs": []}, "app_egress_cidrs"),
+        ({"s3_key_prefix": "deploy/uploads/"}, "s3_key_prefix"),
+        ({"app_environment": {"WORKER_THREADS": "64"}}, "app_environment"),
+        (
+            {"load_balanced": True, "certificate_arn": "arn:aws:acm:x:1:c/a", "asg_max_size": 30},
+            "db_max_connections",
+        ),
+        ({"web_concurrency": 64, "db_max_connections": 100}, "db_max_connections"),
+        ({"db_bootstrap_window_minutes": 5}, "db_bootstrap_window_minutes"),
     ],
 )
 def test_unsafe_or_inconsistent_settings_are_refused(
