@@ -37,7 +37,7 @@ from backend.settings import ConfigError, Settings, load_settings
 SERVICES: dict[str, Callable[[Resources], object]] = {
     "uploads": lambda r: UploadService(r.engine, r.storage, r.settings),
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
-    "keys": lambda r: KeyService(r.engine),
+    "keys": lambda r: KeyService(r.engine, cache_seconds=r.settings.server.key_cache_seconds),
     "tokens": lambda r: TokenService(r.engine, r.settings.oidc),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
 }
