@@ -106,7 +106,7 @@ class UploadService:
             upload_expires_at=now + timedelta(seconds=ttl),
         )
         with transaction(self.engine) as session:
-            session.add(file)
+            queries.insert(session, file)
         return UploadTicket(
             file=file,
             method=method,
