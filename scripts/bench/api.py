@@ -65,6 +65,29 @@ class Sample:
     p99_ms: float
     errors: int
 
+    def __str__(self) -> str:
+        errors = f"  {self.errors} errors" if self.errors else ""
+        return f"{self.rps:9,.0f} rps  p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms{errors}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how often each contender runs, and which one is profiled."""
+
+    rounds: int
+    seconds: float
+    connections: tuple[int, int]
+    profile: str | None
+
+    def profiles(self, name: str, round_number: int, connections: int, workers: int) -> bool:
+        """Whether this run is the one py-spy samples: the first, busiest, one-worker run."""
+        return (
+            self.profile == name
+            and round_number == 1
+            and connections == self.connections[0]
+            and workers == 1
+        )
+
 
 @dataclass
 class Results:
@@ -221,7 +244,7 @@ def _reset_pending(database_url: str, ids: Sequence[str]) -> None:
 
 
 @contextmanager
-def _server(command: Sequence[str], cwd: Path, env: dict[str, str], port: int) -> Iterator[None]:
+def _server(command: Sequence[str], cwd: Path, env: dict[str, str], port: int) -> Iterator[int]:
     """A server pinned to SERVER_CORE, up until the block ends."""
     log = tempfile.TemporaryFile()  # noqa: SIM115  (closed below, after the process)
     process = subprocess.Popen(  # noqa: S603  (taskset and our own interpreter)
@@ -244,7 +267,7 @@ def _server(command: Sequence[str], cwd: Path, env: dict[str, str], port: int) -
                 log.seek(0)
                 raise RuntimeError("server did not start:\n" + log.read().decode()[-2000:])
             time.sleep(0.2)
-        yield
+        yield process.pid  # taskset execs the server: same process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -255,6 +278,45 @@ def _server(command: Sequence[str], cwd: Path, env: dict[str, str], port: int) -
         log.close()
 
 
+@contextmanager
+def _profiled(pid: int | None, seconds: float) -> Iterator[None]:
+    """py-spy's top functions (own time) for the server during the block, when pid is given."""
+    if pid is None:
+        yield
+        return
+    out = Path(tempfile.mkdtemp(prefix="stowage-profile-")) / "profile.txt"
+    spy = subprocess.Popen(  # noqa: S603  (py-spy from the virtual environment)
+        [
+            str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+            "--duration", str(max(int(seconds) - 1, 1)), "--format", "raw", "--output", str(out),
+            "--nonblocking", "--gil",  # only the thread holding the GIL: where the core goes
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        spy.wait()
+    print(f"    profile (collapsed stacks, for flamegraph tools): {out}")
+    _print_profile(out)
+
+
+def _print_profile(path: Path, top: int = 25) -> None:
+    """The functions most often on top of the stack, and the modules that hold the time."""
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not count.isdigit() or not frames:
+            continue
+        total += int(count)
+        own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+    for frame, count in sorted(own.items(), key=lambda item: -item[1])[:top]:
+        print(f"    {count / max(total, 1):6.1%}  {frame[:150]}")
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -262,7 +324,7 @@ def _wrk(url: str, script: Path, connections: int, seconds: float) -> Sample:
     done = subprocess.run(  # noqa: S603  (wrk, pinned to the other core)
         [  # noqa: S607  (taskset and wrk from PATH)
             "taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}",
-            f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(script), url,
+            f"-d{seconds:g}s", "--timeout", "10s", "--latency", "-s", str(script), url,
         ],
         capture_output=True,
         text=True,
@@ -345,8 +407,27 @@ CONTENDER_NAMES = (
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Seed, serve, load, and print the table."""
+def _contenders(
+    key: str, deep_key: str, ready_id: str, pending_ids: Sequence[str], deep_cursor: str
+) -> list[Contender]:
+    """Every endpoint under test, in the order each round runs them."""
+    upload = '{"filename": "a.txt", "content_type": "text/plain", "size": 10}'
+    return [
+        Contender("initiate", _lua("POST", "/files/upload", key, upload)),
+        Contender(
+            "confirm pending", _cycling_lua([f"/files/{i}/confirm" for i in pending_ids], key)
+        ),
+        Contender("confirm ready", _lua("POST", f"/files/{ready_id}/confirm", key)),
+        Contender("download url", _lua("GET", f"/files/{ready_id}/download", key)),
+        Contender("list page 1", _lua("GET", "/files?limit=50", deep_key)),
+        Contender("list deep page", _lua("GET", f"/files?limit=50&cursor={deep_cursor}", deep_key)),
+        Contender("rare q search", _lua("GET", "/files?limit=50&q=needle", deep_key)),
+        Contender("health live", _lua("GET", "/health/live", None)),
+        Contender("noop litestar", _lua("GET", "/", None), server="noop"),
+    ]
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--rows", type=int, help="files seeded for the listing (1,000,000)")
@@ -355,7 +436,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--workers", default=None, help="worker processes to try (1,2)")
     parser.add_argument("--source", type=Path, default=ROOT, help="checkout of the service")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--profile",
+        metavar="CONTENDER",
+        help="sample the server with py-spy during this contender's first run (one worker)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Seed, serve, load, and print the table."""
+    args = _arguments(argv)
     rows = args.rows or (2_000 if args.quick else 1_000_000)
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (1 if args.quick else 3)
@@ -393,28 +484,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         deep_cursor = _seed_rows(database_url, deep_owner, rows)
         pending_ids, ready_id = _seed_objects(database_url, s3, owner, pending)
         print(f"seeded {rows:,} rows and {pending:,} objects in {time.monotonic() - started:.0f} s")
-        upload = '{"filename": "a.txt", "content_type": "text/plain", "size": 10}'
-        contenders = [
-            Contender("initiate", _lua("POST", "/files/upload", key, upload)),
-            Contender(
-                "confirm pending", _cycling_lua([f"/files/{i}/confirm" for i in pending_ids], key)
-            ),
-            Contender("confirm ready", _lua("POST", f"/files/{ready_id}/confirm", key)),
-            Contender("download url", _lua("GET", f"/files/{ready_id}/download", key)),
-            Contender("list page 1", _lua("GET", "/files?limit=50", deep_key)),
-            Contender(
-                "list deep page", _lua("GET", f"/files?limit=50&cursor={deep_cursor}", deep_key)
-            ),
-            Contender("rare q search", _lua("GET", "/files?limit=50&q=needle", deep_key)),
-            Contender("health live", _lua("GET", "/health/live", None)),
-            Contender("noop litestar", _lua("GET", "/", None), server="noop"),
-        ]
+        contenders = _contenders(key, deep_key, ready_id, pending_ids, deep_cursor)
         scripts = {}
         for contender in contenders:
             scripts[contender.name] = Path(tmp) / f"{contender.name.replace(' ', '-')}.lua"
             scripts[contender.name].write_text(contender.lua)
         results = Results()
         connections = (args.connections, 1)
+        plan = Plan(rounds, seconds, connections, args.profile)
         for workers in workers_list:
             api_env = {**env, "WEB_CONCURRENCY": str(workers)}
             noop_command = [
@@ -428,30 +505,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                     source,
                     {**api_env, "PYTHONPATH": str(source)},
                     api_port,
-                ),
+                ) as api_pid,
                 _server(noop_command, Path(__file__).parent, api_env, noop_port),
             ):
+                ports = {"api": api_port, "noop": noop_port}
                 for round_number in range(1, rounds + 1):
                     for contender in contenders:
-                        port = noop_port if contender.server == "noop" else api_port
+                        url = f"http://127.0.0.1:{ports[contender.server]}"
                         for count in connections:
                             if contender.name == "confirm pending":
                                 _reset_pending(database_url, pending_ids)
-                            sample = _wrk(
-                                f"http://127.0.0.1:{port}", scripts[contender.name], count, seconds
-                            )
+                            profile = plan.profiles(contender.name, round_number, count, workers)
+                            with _profiled(api_pid if profile else None, seconds):
+                                sample = _wrk(url, scripts[contender.name], count, seconds)
                             if contender.name == "confirm pending" and (
                                 sample.rps * seconds > len(pending_ids)
                             ):
                                 print("    (more confirms than pending files: raise the pool)")
                             results.add((workers, contender.name, count), sample)
-                            print(
-                                f"  w{workers} round {round_number} {contender.name:<16}"
-                                f" c{count:<3} {sample.rps:9,.0f} rps  p50 {sample.p50_ms:7.2f}"
-                                f" ms  p99 {sample.p99_ms:7.2f} ms"
-                                + (f"  {sample.errors} errors" if sample.errors else ""),
-                                flush=True,
-                            )
+                            print(f"  w{workers} round {round_number} {contender.name:<16}"
+                                  f" c{count:<3} {sample}", flush=True)  # fmt: skip
         for workers in workers_list:
             _report(results, workers, connections)
     return 0
