@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Requests per second and latency of the API's hot paths, against a no-op Litestar app.
 
     .venv/bin/python scripts/bench/api.py            # a million rows, 3 rounds, 1 and 2 workers
@@ -317,6 +318,18 @@ def _print_profile(path: Path, top: int = 25) -> None:
         print(f"    {count / max(total, 1):6.1%}  {frame[:150]}")
 
 
+@contextmanager
+def _versus(source: Path | None, env: dict[str, str], port: int) -> Iterator[None]:
+    """The other checkout's server, when one is compared."""
+    if source is None:
+        yield
+        return
+    source = source.resolve()
+    command = [sys.executable, "-m", "backend", "serve"]
+    with _server(command, source, {**env, "PYTHONPATH": str(source)}, port):
+        yield
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -360,17 +373,18 @@ def _row(results: Results, workers: int, name: str, connections: Sequence[int]) 
         f"{results.median((workers, name, one), 'p50_ms'):7.2f}",
     ]
     errors = sum(s.errors for k, v in results.samples.items() if k[1] == name for s in v)
-    return f"| {name:<22} | " + " | ".join(cells) + (f" | {errors} errors" if errors else " |")
+    return f"| {name:<24} | " + " | ".join(cells) + (f" | {errors} errors" if errors else " |")
 
 
 def _report(results: Results, workers: int, connections: Sequence[int]) -> None:
     many, _ = connections
     print(f"\n{workers} worker(s), server on core {SERVER_CORE}, wrk on core {LOAD_CORE}:")
     print(
-        f"| endpoint               | rps c{many:<3} | p99 ms   | rps c1    | p50 ms  |\n"
-        "| ---------------------- | --------- | -------- | --------- | ------- |"
+        f"| endpoint                 | rps c{many:<3} | p99 ms   | rps c1    | p50 ms  |\n"
+        "| ------------------------ | --------- | -------- | --------- | ------- |"
     )
-    for name in CONTENDER_NAMES:
+    names = dict.fromkeys(k[1] for k in results.samples if k[0] == workers)
+    for name in names:
         print(_row(results, workers, name, connections))
 
     def rate(name: str) -> float:
@@ -392,19 +406,14 @@ def _report(results: Results, workers: int, connections: Sequence[int]) -> None:
           "  (goal 1.2x at most)")  # fmt: skip
     print(f"  rare q search (p50, c1)          {p50('rare q search'):6.1f} ms (goal 50 ms)")
     print(f"  {COMPANION_NOTE}")
+    for name in names:
+        if name.endswith(VERSUS):
+            mine = name.removesuffix(VERSUS)
+            print(f"  {mine:<16} this / --versus: rate c{many} {rate(mine) / rate(name):5.2f}x,"
+                  f" p50 c1 {p50(mine) / p50(name):5.2f}x")  # fmt: skip
 
 
-CONTENDER_NAMES = (
-    "initiate",
-    "confirm pending",
-    "confirm ready",
-    "download url",
-    "list page 1",
-    "list deep page",
-    "rare q search",
-    "health live",
-    "noop litestar",
-)
+VERSUS = " (vs)"
 
 
 def _contenders(
@@ -437,6 +446,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", default=None, help="worker processes to try (1,2)")
     parser.add_argument("--source", type=Path, default=ROOT, help="checkout of the service")
     parser.add_argument(
+        "--versus",
+        type=Path,
+        metavar="DIR",
+        help="also serve another checkout on the same database and alternate it with this one",
+    )
+    parser.add_argument(
         "--profile",
         metavar="CONTENDER",
         help="sample the server with py-spy during this contender's first run (one worker)",
@@ -463,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         admin = s3.client()
         ensure_bucket(admin, BUCKET, versioning=True)
-        api_port, noop_port = free_port(), free_port()
+        api_port, noop_port, versus_port = free_port(), free_port(), free_port()
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -485,6 +500,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         pending_ids, ready_id = _seed_objects(database_url, s3, owner, pending)
         print(f"seeded {rows:,} rows and {pending:,} objects in {time.monotonic() - started:.0f} s")
         contenders = _contenders(key, deep_key, ready_id, pending_ids, deep_cursor)
+        if args.versus:
+            contenders = [
+                twin
+                for contender in contenders
+                for twin in (
+                    [contender]
+                    if contender.server == "noop"
+                    else [contender, Contender(contender.name + VERSUS, contender.lua, "versus")]
+                )
+            ]
         scripts = {}
         for contender in contenders:
             scripts[contender.name] = Path(tmp) / f"{contender.name.replace(' ', '-')}.lua"
@@ -507,13 +532,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     api_port,
                 ) as api_pid,
                 _server(noop_command, Path(__file__).parent, api_env, noop_port),
+                _versus(args.versus, {**api_env, "PORT": str(versus_port)}, versus_port),
             ):
-                ports = {"api": api_port, "noop": noop_port}
+                ports = {"api": api_port, "noop": noop_port, "versus": versus_port}
                 for round_number in range(1, rounds + 1):
                     for contender in contenders:
                         url = f"http://127.0.0.1:{ports[contender.server]}"
                         for count in connections:
-                            if contender.name == "confirm pending":
+                            if contender.name.startswith("confirm pending"):
                                 _reset_pending(database_url, pending_ids)
                             profile = plan.profiles(contender.name, round_number, count, workers)
                             with _profiled(api_pid if profile else None, seconds):
