@@ -43,7 +43,7 @@ SERVICES: dict[str, Callable[[Resources], object]] = {
     "uploads": lambda r: UploadService(r.engine, r.storage, r.settings, r.metrics or UNHEARD),
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
     "multipart": lambda r: MultipartService(r.engine, r.storage, r.settings),
-    "keys": lambda r: KeyService(r.engine),
+    "keys": lambda r: KeyService(r.engine, cache_seconds=r.settings.server.key_cache_seconds),
     "tokens": lambda r: TokenService(r.engine, r.settings.oidc),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
 }

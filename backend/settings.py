@@ -95,8 +95,12 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = msgspec.field(default=None, name="DATABASE_PASSWORD_SECRET_ARN")
     pool_size: Annotated[
-        int, msgspec.Meta(description="Database connections kept open per process", ge=1)
-    ] = msgspec.field(default=10, name="DATABASE_POOL_SIZE")
+        Annotated[int, msgspec.Meta(ge=1)] | None,
+        msgspec.Meta(
+            description="Database connections one process keeps open at most; unset: one per "
+            "worker thread (WORKER_THREADS). Fewer makes threads wait for a connection"
+        ),
+    ] = msgspec.field(default=None, name="DATABASE_POOL_SIZE")
 
     def __post_init__(self) -> None:
         """Check the URL, and that the login options fit it and each other."""
@@ -286,6 +290,15 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
             ge=1,
         ),
     ] = msgspec.field(default=40, name="WORKER_THREADS")
+    key_cache_seconds: Annotated[
+        float,
+        msgspec.Meta(
+            description="How long a process may answer for an API key from memory instead of "
+            "the database: a revoked key stops working within this time; 0 asks every time",
+            ge=0,
+            le=60,
+        ),
+    ] = msgspec.field(default=5.0, name="KEY_CACHE_SECONDS")
     log_level: Annotated[
         str, msgspec.Meta(description="Log level: debug, info, warning or error")
     ] = msgspec.field(default="info", name="LOG_LEVEL")

@@ -113,6 +113,8 @@ def make_settings(database_url: str) -> Callable[..., Settings]:
             "worker_threads": 8,
             "s3_max_concurrent_calls": 4,
             "database_pool_size": 4,
+            # Revocation at once, as most tests expect (test_key_cache.py turns the cache on).
+            "key_cache_seconds": 0,
         }
         values.update(overrides)
         return settings_from(**values)

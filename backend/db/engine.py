@@ -6,6 +6,7 @@ while S3 answers.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,12 @@ from backend.errors import DatabaseUnavailable
 from backend.settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 5
+POOL_RECYCLE_SECONDS = 1800
+
+
+def pool_size(settings: Settings) -> int:
+    """Connections one process keeps: DATABASE_POOL_SIZE, or one per worker thread."""
+    return settings.database.pool_size or settings.server.worker_threads
 
 
 def database_url(raw: str) -> sa.URL:
@@ -44,26 +51,28 @@ def create_engine(
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=settings.database.pool_size,
+            pool_size=pool_size(settings),
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    pool_size = settings.database.pool_size
     connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     if settings.database.iam_auth and "sslmode" not in url.query:
         connect_args["sslmode"] = "require"  # tokens must never cross the network in clear
     engine = sa.create_engine(
         url,
-        pool_size=pool_size,
-        # Room for every worker thread at a burst; the extra connections close when idle.
-        max_overflow=max(
-            settings.database.pool_size,
-            settings.server.worker_threads - settings.database.pool_size,
-        ),
+        # A worker thread holds at most one connection at a time, so WORKER_THREADS of them
+        # are never short of one; each is opened on first need and then kept, never closed on
+        # return (a smaller pool that closes its overflow reconnects on every burst).
+        pool_size=pool_size(settings),
+        max_overflow=0,
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
-        pool_pre_ping=True,
+        # Instead of a SELECT 1 round trip per checkout (pre-ping): a connection the server has
+        # closed (restart, failover, idle timeout, pg_terminate_backend) is seen at checkout
+        # without asking it, and none lives long enough to meet a silent middlebox timeout.
+        pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args=connect_args,
     )
+    sa.event.listen(engine, "checkout", _drop_if_closed_by_server)
     if settings.database.iam_auth:
         rds = (boto_session or boto3.session.Session()).client(
             "rds", region_name=settings.storage.region
@@ -78,6 +87,21 @@ def create_engine(
         )
         use_password_source(engine, SecretPassword(secrets, settings.database.password_secret_arn))
     return engine
+
+
+def _drop_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has hung up on; the pool then opens a new one.
+
+    An idle connection has nothing to read: the server sends something only when it ends the
+    session (an error notice, then end of file). One poll() of the socket sees that at no
+    cost, where pre-ping pays a round trip for every request.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise sa.exc.DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise sa.exc.DisconnectionError("the server closed the connection")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -98,6 +98,14 @@ class File(SQLModel, table=True):
     __table_args__ = (
         # Serves the listing exactly: owner, status, newest first, keyset on (created_at, id).
         sa.Index("ix_files_owner_status_created", "owner_id", "status", "created_at", "id"),
+        # `search_name LIKE '%x%'` (a `q` search): trigrams on PostgreSQL find the few rows
+        # that can match instead of reading the owner's whole history (migration 0005).
+        sa.Index(
+            "ix_files_search_name_trgm",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
         sa.CheckConstraint("size >= 0", name="ck_files_size_nonnegative"),
         sa.CheckConstraint(
             "status IN ('pending', 'ready', 'rejected', 'expired', 'deleting')",

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from backend import storage_multipart as s3parts
 from backend.db import files as queries
 from backend.db.engine import transaction
+from backend.db.files import ListedFile
 from backend.db.tables import File, utcnow
 from backend.domain import cursor
 from backend.domain.content_types import inline_safe
@@ -37,7 +38,7 @@ class Download:
 class Page:
     """One page of a listing and the cursor for the next (None on the last page)."""
 
-    items: list[File]
+    items: list[ListedFile]
     next_cursor: str | None
 
 

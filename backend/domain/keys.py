@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,11 @@ KEY_PREFIX = "stw"
 # stw_<key id: 16 base32 chars>_<secret: 43 url-safe chars, 256 bits>
 _KEY_FORMAT = re.compile(r"^stw_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$")
 _KEY_ID_FORMAT = re.compile(r"^[a-z2-7]{16}$")
+# Enough for every key a deployment really uses; past it the cache starts over rather than
+# growing (only keys that exist are ever cached, so this is not an attacker's to fill).
+_CACHE_ENTRIES = 10_000
+# Compared when a key id is unknown, so timing says nothing about which ids exist.
+_NO_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,16 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("ascii")).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Remembered:
+    """What the database said about a key id, and until when that may be repeated."""
+
+    key_hash: str
+    owner_id: uuid.UUID
+    revoked: bool
+    valid_until: float
+
+
 def _name(owner: Owner) -> str:
     # Keys are only ever issued to named owners; users of an identity provider have none.
     return owner.name or ""
@@ -61,10 +78,23 @@ def _new_key_id() -> str:
 
 
 class KeyService:
-    """Issuing, listing, revoking and checking API keys; each call is its own transaction."""
+    """Issuing, listing, revoking and checking API keys; each call is its own transaction.
 
-    def __init__(self, engine: sa.Engine) -> None:
+    `authenticate` may answer from memory for up to `cache_seconds` after it last read a key:
+    the hash is still compared on every call, and a revocation is seen once that time is up.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
+        self.cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[str, _Remembered] = {}
 
     def create(self, owner_name: str) -> IssuedKey:
         """Issue a key for `owner_name`, creating the owner on first use."""
@@ -117,16 +147,61 @@ class KeyService:
 
     def authenticate(self, presented: str | None) -> uuid.UUID:
         """The owner id behind a presented key, or NotAuthenticated (one message for all)."""
-        failure = NotAuthenticated("A valid API key is required (Authorization: Bearer <key>).")
         match = _KEY_FORMAT.match(presented or "")
         if match is None:
-            raise failure
+            raise _failure()
+        remembered = self._recall(match.group(1))
+        if remembered is None:
+            remembered = self._read(match.group(1))
+        return _check(remembered, presented or "")
+
+    def authenticate_from_memory(self, presented: str | None) -> uuid.UUID | None:
+        """Like `authenticate` when the answer needs no database (None when it does).
+
+        Cheap enough to run on the event loop: a regular expression, a dict and one SHA-256.
+        """
+        match = _KEY_FORMAT.match(presented or "")
+        if match is None:
+            raise _failure()
+        remembered = self._recall(match.group(1))
+        return None if remembered is None else _check(remembered, presented or "")
+
+    def _recall(self, key_id: str) -> _Remembered | None:
+        remembered = self._cache.get(key_id)
+        if remembered is None or self._clock() >= remembered.valid_until:
+            return None
+        return remembered
+
+    def _read(self, key_id: str) -> _Remembered | None:
+        # The clock is read before the query: whatever was committed before it started is
+        # seen, so a revocation is honoured at most cache_seconds after its commit.
+        read_at = self._clock()
         with transaction(self.engine) as session:
-            row = queries.key_by_key_id(session, match.group(1))
-        # Compare even when the row is missing so timing says nothing about which ids exist.
-        stored = row.key_hash if row is not None else "0" * 64
-        if not hmac.compare_digest(stored, _hash(presented or "")) or row is None:
-            raise failure
-        if row.revoked_at is not None:
-            raise failure
-        return row.owner_id
+            row = queries.key_by_key_id(session, key_id)
+        if row is None:
+            return None  # unknown ids are not remembered: a new key works at once
+        remembered = _Remembered(
+            key_hash=row.key_hash,
+            owner_id=row.owner_id,
+            revoked=row.revoked_at is not None,
+            valid_until=read_at + self.cache_seconds,
+        )
+        if self.cache_seconds > 0:
+            if len(self._cache) >= _CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[key_id] = remembered
+        return remembered
+
+
+def _failure() -> NotAuthenticated:
+    return NotAuthenticated("A valid API key is required (Authorization: Bearer <key>).")
+
+
+def _check(remembered: _Remembered | None, presented: str) -> uuid.UUID:
+    """The owner, if the presented key hashes to the stored hash and is not revoked."""
+    stored = remembered.key_hash if remembered is not None else _NO_HASH
+    if not hmac.compare_digest(stored, _hash(presented)) or remembered is None:
+        raise _failure()
+    if remembered.revoked:
+        raise _failure()
+    return remembered.owner_id

@@ -232,7 +232,7 @@ class UploadService:
         # Signed before the row exists, so a signing failure leaves nothing behind.
         ticket = self._signed(file, method)
         with transaction(self.engine) as session:
-            session.add(file)
+            queries.insert(session, file)
         self.events.initiated(method)
         return ticket
 

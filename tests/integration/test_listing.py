@@ -174,3 +174,28 @@ def test_the_listing_query_is_served_by_its_index(engine: sa.Engine) -> None:
         plan = "\n".join(row[0] for row in connection.execute(sa.text(f"EXPLAIN {compiled}")))
     assert "ix_files_owner_status_created" in plan
     assert "Sort" not in plan  # the index order is the answer's order
+
+
+def test_a_rare_q_is_found_through_the_trigram_index_not_by_reading_every_file(
+    engine: sa.Engine, make_key: Callable[[str], str]
+) -> None:
+    owner_id = KeyService(engine).authenticate(make_key("alice"))
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO files (id, owner_id, object_key, filename, search_name, content_type,"
+                " size, status, created_at, upload_expires_at)"
+                " SELECT gen_random_uuid(), :owner, 'k/' || n, name, name, 'image/jpeg', 1,"
+                " 'ready', now() - make_interval(secs => n), now()"
+                " FROM generate_series(1, 20000) AS n, LATERAL (SELECT 'photo-' || n AS name) AS f"
+            ),
+            {"owner": owner_id},
+        )
+        connection.execute(sa.text("ANALYZE files"))
+    query = queries.page_query(
+        owner_id, status="ready", limit=51, after=None, name_contains="needle"
+    )
+    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        plan = "\n".join(row[0] for row in connection.execute(sa.text(f"EXPLAIN {compiled}")))
+    assert "ix_files_search_name_trgm" in plan

@@ -178,3 +178,21 @@ def test_unknown_file_ids_are_not_found(api: Api) -> None:
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "not_found"
+
+
+def test_a_download_pins_type_disposition_and_identity_encoding_in_its_signature(
+    api: Api,
+) -> None:
+    file = api.upload(b"exactly these bytes", filename="pinned.txt")
+    url = api.request("GET", f"/files/{file['file_id']}/download").json()["url"]
+
+    query = parse_qs(urlparse(url).query)
+    assert query["response-content-type"] == ["text/plain"]
+    assert query["response-content-encoding"] == ["identity"]
+    assert query["response-content-disposition"][0].startswith("attachment")
+    answer = httpx.get(url)
+    assert answer.content == b"exactly these bytes"
+    assert answer.headers.get("content-encoding", "identity") == "identity"
+    # Changing a pinned header breaks the signature.
+    tampered = url.replace("response-content-encoding=identity", "response-content-encoding=gzip")
+    assert httpx.get(tampered).status_code == 403

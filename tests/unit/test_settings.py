@@ -249,6 +249,7 @@ def test_settings_documented_without_a_default_are_unset() -> None:
     unset = {name for name, default, _ in describe_settings() if default == ""}
     assert unset == {
         "DATABASE_PASSWORD_SECRET_ARN",
+        "DATABASE_POOL_SIZE",
         "S3_ENDPOINT_URL",
         "CORS_ALLOW_ORIGINS",
         "OIDC_ISSUER",
