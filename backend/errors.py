@@ -110,6 +110,25 @@ class TooLarge(DomainError):
     code = "file_too_large"
 
 
+class QuotaExceeded(DomainError):
+    """The upload does not fit in what is left of the owner's quota (bytes or files)."""
+
+    code = "quota_exceeded"
+
+    def __init__(
+        self, detail: str, *, bytes_left: int | None = None, files_left: int | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.bytes_left = bytes_left
+        self.files_left = files_left
+
+
+class Forbidden(DomainError):
+    """The credential is valid but may not do this (a read-only key asked to write)."""
+
+    code = "forbidden"
+
+
 class UnsupportedContentType(DomainError):
     """The declared content type is outside the allow-list."""
 

@@ -1,8 +1,8 @@
 """The one settings object, read from the environment and validated once at startup.
 
-Settings are grouped by concern (database, storage, uploads, server, sweep, oidc); each
-field's encoded name is its environment variable, so the groups change nothing about how it
-is configured.
+Settings are grouped by concern (database, storage, uploads, server, sweep, oidc,
+observability, limits); each field's encoded name is its environment variable, so the groups
+change nothing about how it is configured.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from backend.domain.content_types import is_allow_list_entry
+from backend.sizes import parse_size
 
 MiB = 1024**2
 GiB = 1024**3
@@ -397,6 +398,29 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError("METRICS_TOKEN", "must be at least 16 characters")
 
 
+# An optional count: the bound goes on the number, the description on the optional field.
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class LimitsSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What one owner may store."""
+
+    quota_bytes: Annotated[
+        _Count | None,
+        msgspec.Meta(
+            description="Bytes each owner may hold, pending uploads included (sizes like "
+            "10GiB accepted); unset: unlimited. `quota set` overrides it per owner",
+        ),
+    ] = msgspec.field(default=None, name="QUOTA_BYTES")
+    quota_files: Annotated[
+        _Count | None,
+        msgspec.Meta(
+            description="Files each owner may hold, pending uploads included; unset: "
+            "unlimited. `quota set` overrides it per owner",
+        ),
+    ] = msgspec.field(default=None, name="QUOTA_FILES")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Service configuration: one frozen object, built by `load_settings` and never changed."""
 
@@ -407,6 +431,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep: SweepSettings = msgspec.field(default_factory=SweepSettings)
     oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
     observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
+    limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)
 
     def __post_init__(self) -> None:
         """The checks that span groups."""
@@ -426,6 +451,7 @@ _GROUPS: dict[str, type[msgspec.Struct]] = {
     "sweep": SweepSettings,
     "oidc": OidcSettings,
     "observability": ObservabilitySettings,
+    "limits": LimitsSettings,
 }
 _LISTS = {"ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGINS", "OIDC_ALGORITHMS"}
 
@@ -552,6 +578,11 @@ def _parse(name: str, value: str) -> Any:
         return tuple(part.lower() for part in parts) if name == "ALLOWED_CONTENT_TYPES" else parts
     if name == "LOG_LEVEL":
         return value.lower()
+    if name == "QUOTA_BYTES":
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise ConfigError(name, str(exc)) from None
     return value
 
 

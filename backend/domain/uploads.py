@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from backend.db import files as queries
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
+from backend.domain import quotas
 from backend.domain.content_types import normalize_content_type, require_allowed
 from backend.domain.filenames import normalize_filename
 from backend.domain.multipart import MultipartService, plan_of
@@ -134,6 +135,8 @@ class UploadService:
             upload_expires_at=now + timedelta(seconds=ttl),
         )
         with transaction(self.engine) as session:
+            # The reservation and the row commit together, or neither does.
+            quotas.reserve(session, owner_id, size, self.settings.limits)
             session.add(file)
         return UploadTicket(
             file=file,

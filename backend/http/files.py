@@ -21,6 +21,7 @@ from backend.errors import (
     ObjectMissing,
     PartsInvalid,
     PartsMissing,
+    QuotaExceeded,
     StorageBusy,
     StorageUnavailable,
     TooLarge,
@@ -73,6 +74,7 @@ class FilesController(Controller):
             *KEY_GUARD,
             *JSON_BODY,
             TooLarge,
+            QuotaExceeded,
             UnsupportedContentType,
             StorageUnavailable,
             StorageBusy,  # starting a multipart upload calls S3; signing a form does not

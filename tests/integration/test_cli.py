@@ -161,3 +161,24 @@ def test_starting_without_configuration_is_one_line_naming_the_variable(
     assert result.stderr.strip().splitlines() == [
         "configuration error: DATABASE_URL: required but not set"
     ]
+
+
+def test_quota_set_and_show_name_an_owner_and_take_human_sizes(
+    run: Callable[..., subprocess.CompletedProcess[str]], engine: sa.Engine
+) -> None:
+    KeyService(engine).create("carol")
+    result = run("quota", "set", "carol", "--bytes", "10GiB", "--files", "10000")
+    assert result.returncode == 0, result.stderr
+    shown = run("quota", "show", "carol", QUOTA_FILES="5")
+    assert "limit 10737418240 bytes (10.0 GiB) (this owner)" in shown.stdout
+    assert "limit 10000 (this owner)" in shown.stdout
+    back = run("quota", "set", "carol", "--files", "default", QUOTA_FILES="5")
+    assert "limit 5 (default)" in back.stdout, back.stderr
+
+
+def test_quota_of_an_unknown_owner_is_one_error_line(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    result = run("quota", "show", "nobody")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: No owner is named 'nobody'."

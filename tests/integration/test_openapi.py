@@ -60,6 +60,16 @@ class World:
             )
         return file_id
 
+    def no_quota_left(self) -> None:
+        """Every owner's file quota set to zero."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO owner_usage (owner_id, files_limit) SELECT id, 0 FROM owners "
+                    "ON CONFLICT (owner_id) DO UPDATE SET files_limit = 0"
+                )
+            )
+
     def sent(self) -> str:
         """A file whose bytes are in the bucket, not yet confirmed."""
         ticket = self.ok.request_upload(b"abc").json()
@@ -158,6 +168,8 @@ ANSWERS = [
     Row(UPLOAD_OP, 401, "not_authenticated", lambda w: w.no_key("POST", "/files/upload")),
     Row(UPLOAD_OP, 413, "file_too_large", _upload(size=6 * 1024**4)),
     Row(UPLOAD_OP, 413, "request_too_large", _upload(filename="a" * 70_000)),
+    Row(UPLOAD_OP, 413, "quota_exceeded",
+        lambda w: (w.no_quota_left(), w.via.request("POST", "/files/upload", json=UPLOAD))[1]),
     Row(UPLOAD_OP, 415, "unsupported_content_type", _upload(content_type="text/html")),
     Row(UPLOAD_OP, 422, "invalid_input", _upload(size=-1)),
     Row(UPLOAD_OP, 503, "storage_unavailable", _upload(), via="no_credentials"),
