@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from backend.errors import DomainError
@@ -59,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     key_commands = key.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="issue a key (printed once)")
     create.add_argument("--owner", required=True, help="owner name; created on first use")
+    create.add_argument(
+        "--scope", choices=["read", "read-write"], default="read-write",
+        help="read: list, read and download only; read-write (the default): upload and delete too",
+    )  # fmt: skip
+    create.add_argument("--label", help="a note for people: where the key is used")
+    create.add_argument(
+        "--expires", type=_duration, metavar="DURATION",
+        help="refuse the key after this long: 90d, 12h or 30m (default: never)",
+    )  # fmt: skip
     create.set_defaults(run=_keys_create)
     key_commands.add_parser("list", help="list keys (never the secrets)").set_defaults(
         run=_keys_list
@@ -157,9 +168,25 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+
+
+def _duration(text: str) -> timedelta:
+    """An argparse type: 90d, 12h, 30m."""
+    match = _DURATION.match(text.strip().lower())
+    if match is None or int(match.group(1)) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90d, 12h or 30m")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.domain.keys import Scope  # noqa: PLC0415
+
     with _keys(settings) as keys:
-        issued = keys.create(args.owner)
+        issued = keys.create(
+            args.owner, scope=Scope(args.scope), label=args.label, expires_in=args.expires
+        )
     print(f"created key {issued.key_id} for owner {issued.owner!r}; it is shown only once:")
     print(issued.key)
     return 0
@@ -168,11 +195,27 @@ def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
 def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
     with _keys(settings) as keys:
         rows = keys.list_all()
-    print(f"{'KEY ID':<18} {'OWNER':<24} {'CREATED (UTC)':<20} STATUS")
+    print(
+        f"{'KEY ID':<18} {'OWNER':<20} {'SCOPE':<10} {'CREATED (UTC)':<17} "
+        f"{'LAST USED':<17} {'EXPIRES':<17} {'STATUS':<24} LABEL"
+    )
+    now = datetime.now(UTC)
     for row in rows:
-        status = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
-        print(f"{row.key_id:<18} {row.owner:<24} {row.created_at:%Y-%m-%d %H:%M:%S}  {status}")
+        if row.revoked_at:
+            status = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}"
+        elif row.expires_at is not None and row.expires_at <= now:
+            status = "expired"
+        else:
+            status = "active"
+        print(
+            f"{row.key_id:<18} {row.owner:<20} {row.scope:<10} {_when(row.created_at)} "
+            f"{_when(row.last_used_at)} {_when(row.expires_at)} {status:<24} {row.label or ''}"
+        )
     return 0
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else f"{'-':<16}"
 
 
 def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:

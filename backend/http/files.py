@@ -32,7 +32,7 @@ from backend.errors import (
 )
 from backend.http.auth import provide_owner_id, require_api_key
 from backend.http.bodies import decode
-from backend.http.openapi import JSON_BODY, KEY_GUARD, documented
+from backend.http.openapi import JSON_BODY, KEY_GUARD, WRITE_GUARD, documented
 from backend.http.schemas import (
     DownloadOut,
     FileOut,
@@ -71,7 +71,7 @@ class FilesController(Controller):
         sync_to_thread=True,
         operation_id="requestUpload",
         **documented(
-            *KEY_GUARD,
+            *WRITE_GUARD,
             *JSON_BODY,
             TooLarge,
             QuotaExceeded,
@@ -106,7 +106,7 @@ class FilesController(Controller):
         sync_to_thread=True,
         operation_id="confirmUpload",
         **documented(
-            *KEY_GUARD,
+            *WRITE_GUARD,
             NotFound,
             ObjectMissing,
             PartsMissing,
@@ -219,7 +219,7 @@ class FilesController(Controller):
         status_code=204,
         sync_to_thread=True,
         operation_id="deleteFile",
-        **documented(*KEY_GUARD, NotFound, StorageUnavailable, StorageBusy),
+        **documented(*WRITE_GUARD, NotFound, StorageUnavailable, StorageBusy),
     )
     def delete_file(
         self,

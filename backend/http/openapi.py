@@ -67,6 +67,8 @@ KEY_GUARD = (
     errors.DatabaseUnavailable,
     errors.IdentityProviderUnavailable,
 )
+# What the guard answers on an operation that writes: a read-only key is refused there.
+WRITE_GUARD = (*KEY_GUARD, errors.Forbidden)
 # What a JSON body read with bodies.decode answers, Litestar's size limit included.
 JSON_BODY = (errors.MalformedBody, errors.InvalidInput, REQUEST_TOO_LARGE)
 

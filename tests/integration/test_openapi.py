@@ -24,6 +24,7 @@ from mypy_boto3_s3 import S3Client
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from backend.domain.keys import KeyService, Scope
 from backend.settings import Settings
 from tests.identity_provider import forge
 from tests.integration.api import Api, post_form
@@ -45,6 +46,11 @@ class World:
 
     def no_key(self, method: str, path: str) -> httpx.Response:
         return self.via.http.request(method, path)
+
+    def read_only(self, method: str, path: str) -> httpx.Response:
+        """The request made with a read-only key of the same owner."""
+        key = KeyService(self.engine).create("alice", scope=Scope.READ).key
+        return self.via.http.request(method, path, headers={"Authorization": f"Bearer {key}"})
 
     def pending(self) -> str:
         """A file announced but never sent."""
@@ -292,6 +298,12 @@ def _with_token(token: str, operation: str) -> Callable[[World], httpx.Response]
     method, path = operation.split(" ", 1)[0], GUARDED[operation]
     return lambda w: w.via.http.request(method, path, headers={"Authorization": f"Bearer {token}"})
 
+
+ANSWERS += [
+    Row(operation, 403, "forbidden",
+        lambda w, operation=operation: w.read_only(operation.split(" ")[0], GUARDED[operation]))
+    for operation in (UPLOAD_OP, CONFIRM, DELETE, SIGN)
+]  # fmt: skip
 
 ANSWERS += [
     row
