@@ -129,6 +129,16 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class TooManyRequests(DomainError):
+    """The caller used up a rate limit budget for this minute; Retry-After says when to return."""
+
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class UnsupportedContentType(DomainError):
     """The declared content type is outside the allow-list."""
 

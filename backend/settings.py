@@ -398,12 +398,13 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError("METRICS_TOKEN", "must be at least 16 characters")
 
 
-# An optional count: the bound goes on the number, the description on the optional field.
+# Optional numbers: the bound goes on the number, the description on the optional field.
 _Count = Annotated[int, msgspec.Meta(ge=0)]
+_Rate = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class LimitsSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """What one owner may store."""
+    """What one owner may store and how fast any caller may call."""
 
     quota_bytes: Annotated[
         _Count | None,
@@ -419,6 +420,50 @@ class LimitsSettings(msgspec.Struct, frozen=True, kw_only=True):
             "unlimited. `quota set` overrides it per owner",
         ),
     ] = msgspec.field(default=None, name="QUOTA_FILES")
+    uploads_per_minute: Annotated[
+        _Rate | None,
+        msgspec.Meta(
+            description="Announcements (POST /files/upload) each owner may make per minute; "
+            "unset: no limit",
+        ),
+    ] = msgspec.field(default=None, name="RATE_LIMIT_UPLOADS_PER_MINUTE")
+    requests_per_minute: Annotated[
+        _Rate | None,
+        msgspec.Meta(
+            description="Other authenticated requests each owner may make per minute; unset: "
+            "no limit",
+        ),
+    ] = msgspec.field(default=None, name="RATE_LIMIT_REQUESTS_PER_MINUTE")
+    failed_auth_per_minute: Annotated[
+        _Rate | None,
+        msgspec.Meta(
+            description="Requests with a missing or wrong credential each client address may "
+            "make per minute; unset: no limit",
+        ),
+    ] = msgspec.field(default=None, name="RATE_LIMIT_FAILED_AUTH_PER_MINUTE")
+    redis_url: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="redis://host:6379/0: rate limits shared by every worker and "
+            "instance; unset: each process counts on its own"
+        ),
+    ] = msgspec.field(default=None, name="REDIS_URL")
+    rate_limit_key_prefix: Annotated[
+        str,
+        msgspec.Meta(
+            description="Prefix of the rate limit counters' Redis keys: deployments sharing "
+            "one Redis keep separate budgets with different prefixes"
+        ),
+    ] = msgspec.field(default="stowage", name="RATE_LIMIT_KEY_PREFIX")
+
+    def __post_init__(self) -> None:
+        """A Redis URL the client library understands."""
+        if self.redis_url is not None and urlsplit(self.redis_url).scheme not in {
+            "redis",
+            "rediss",
+            "unix",
+        }:
+            raise ConfigError("REDIS_URL", "must start with redis://, rediss:// or unix://")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,7 +12,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 from backend.domain.keys import KeyService, Principal, Scope
 from backend.domain.tokens import TokenService
-from backend.errors import Forbidden
+from backend.errors import Forbidden, NotAuthenticated
+from backend.http.limits import BUDGET, FAILED_AUTH, REQUESTS, STATE_KEY, RateLimiter, refuse
 from backend.logs import current_request
 
 # Methods that only read: anything else (upload, sign parts, confirm, delete) writes.
@@ -26,7 +27,7 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 async def require_api_key(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Guard: resolve the API key or access token to its owner (in the thread pool), or raise.
 
@@ -35,14 +36,23 @@ async def require_api_key(
     token is a JWT; with no identity provider configured, a JWT fails as an unknown key does.
     A read-only key is refused any method but GET and HEAD, so every write, present or
     future, needs a read-write credential.
+
+    Rate limits: a client address that sent too many missing or wrong credentials is refused
+    before any lookup; an owner past their budget (uploads, or every other request) after it.
     """
-    presented = bearer_token(connection)
-    tokens: TokenService = connection.app.state.services["tokens"]
-    if presented is not None and tokens.accepts(presented):
-        principal = Principal(owner_id=await sync_to_thread(tokens.authenticate, presented))
-    else:
-        keys: KeyService = connection.app.state.services["keys"]
-        principal = await sync_to_thread(keys.identify, presented)
+    limiter: RateLimiter = connection.app.state.rate_limiter
+    address = connection.client.host if connection.client else "unknown"
+    if limiter.enabled(FAILED_AUTH):
+        used_up = await sync_to_thread(limiter.exhausted, FAILED_AUTH, address)
+        if used_up is not None:
+            connection.state[STATE_KEY] = used_up
+            raise refuse(used_up, "requests with a missing or wrong credential")
+    try:
+        principal = await _identify(connection)
+    except NotAuthenticated:
+        if limiter.enabled(FAILED_AUTH):
+            await sync_to_thread(limiter.hit, FAILED_AUTH, address)
+        raise
     connection.state.principal = principal
     connection.state.owner_id = principal.owner_id
     if (request := current_request()) is not None:  # the request's log lines name its owner
@@ -50,6 +60,24 @@ async def require_api_key(
     method = connection.scope.get("method", "")  # no method (a websocket): not a read
     if principal.scope != Scope.READ_WRITE and method not in READ_METHODS:
         raise Forbidden("This API key is read-only: it may list, read and download files only.")
+    budget = str(handler.opt.get(BUDGET, REQUESTS))
+    if limiter.enabled(budget):
+        # Keyed by owner, never by address: behind a load balancer every client shares one.
+        verdict = await sync_to_thread(limiter.hit, budget, str(principal.owner_id))
+        if verdict is not None:
+            connection.state[STATE_KEY] = verdict
+            if not verdict.allowed:
+                raise refuse(verdict, f"{budget} for this owner")
+
+
+async def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Whoever the bearer credential names (in the thread pool), or NotAuthenticated."""
+    presented = bearer_token(connection)
+    tokens: TokenService = connection.app.state.services["tokens"]
+    if presented is not None and tokens.accepts(presented):
+        return Principal(owner_id=await sync_to_thread(tokens.authenticate, presented))
+    keys: KeyService = connection.app.state.services["keys"]
+    return await sync_to_thread(keys.identify, presented)
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -32,6 +32,7 @@ from backend.errors import (
 )
 from backend.http.auth import provide_owner_id, require_api_key
 from backend.http.bodies import decode
+from backend.http.limits import BUDGET, UPLOADS
 from backend.http.openapi import JSON_BODY, KEY_GUARD, WRITE_GUARD, documented
 from backend.http.schemas import (
     DownloadOut,
@@ -70,6 +71,7 @@ class FilesController(Controller):
         status_code=201,
         sync_to_thread=True,
         operation_id="requestUpload",
+        opt={BUDGET: UPLOADS},  # its own rate limit: RATE_LIMIT_UPLOADS_PER_MINUTE
         **documented(
             *WRITE_GUARD,
             *JSON_BODY,

@@ -27,6 +27,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.TooLarge: 413,
     errors.QuotaExceeded: 413,
     errors.Forbidden: 403,
+    errors.TooManyRequests: 429,
     errors.UnsupportedContentType: 415,
     errors.Unavailable: 503,
 }
@@ -159,7 +160,7 @@ def domain_error_handler(
         headers["WWW-Authenticate"] = 'Bearer realm="stowage", error="invalid_token"'
     elif isinstance(exc, errors.NotAuthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="stowage"'
-    if isinstance(exc, errors.Unavailable):
+    if isinstance(exc, errors.Unavailable | errors.TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     field_errors = None
     if isinstance(exc, errors.InvalidInput):

@@ -299,6 +299,16 @@ def _with_token(token: str, operation: str) -> Callable[[World], httpx.Response]
     return lambda w: w.via.http.request(method, path, headers={"Authorization": f"Bearer {token}"})
 
 
+def _twice(operation: str) -> Callable[[World], httpx.Response]:
+    method, path = operation.split(" ", 1)[0], GUARDED[operation]
+    return lambda w: [w.via.request(method, path) for _ in range(2)][-1]
+
+
+ANSWERS += [
+    Row(operation, 429, "too_many_requests", _twice(operation), via="rate_limited")
+    for operation in GUARDED
+]
+
 ANSWERS += [
     Row(operation, 403, "forbidden",
         lambda w, operation=operation: w.read_only(operation.split(" ")[0], GUARDED[operation]))

@@ -257,6 +257,10 @@ def test_settings_documented_without_a_default_are_unset() -> None:
         "METRICS_TOKEN",
         "QUOTA_BYTES",
         "QUOTA_FILES",
+        "RATE_LIMIT_UPLOADS_PER_MINUTE",
+        "RATE_LIMIT_REQUESTS_PER_MINUTE",
+        "RATE_LIMIT_FAILED_AUTH_PER_MINUTE",
+        "REDIS_URL",
     }
     assert unset.isdisjoint(as_environment(load_settings(REQUIRED)))
 
@@ -318,3 +322,11 @@ def test_quota_bytes_takes_sizes_as_people_write_them() -> None:
         _load(QUOTA_BYTES="ten gigs")
     with pytest.raises(ConfigError, match="QUOTA_FILES"):
         _load(QUOTA_FILES="-1")
+
+
+def test_redis_url_must_be_a_redis_url() -> None:
+    assert _load(REDIS_URL="redis://127.0.0.1:6379/0").limits.redis_url
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        _load(REDIS_URL="http://127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="RATE_LIMIT_REQUESTS_PER_MINUTE"):
+        _load(RATE_LIMIT_REQUESTS_PER_MINUTE="0")
