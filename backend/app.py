@@ -19,6 +19,7 @@ from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
 from backend.domain.multipart import MultipartService
+from backend.domain.quotas import QuotaService
 from backend.domain.sweeper import Sweeper
 from backend.domain.tokens import TokenService
 from backend.domain.uploads import UploadService
@@ -28,6 +29,7 @@ from backend.http.docs import DOCS_PATH, swagger_ui, swagger_ui_assets
 from backend.http.files import FilesController
 from backend.http.health import HealthController
 from backend.http.limits import RateLimiter, RateLimitHeaders
+from backend.http.me import MeController
 from backend.http.metrics import metrics_endpoint
 from backend.http.openapi import API_DESCRIPTION
 from backend.http.parts import PartsController
@@ -44,6 +46,7 @@ SERVICES: dict[str, Callable[[Resources], object]] = {
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
     "multipart": lambda r: MultipartService(r.engine, r.storage, r.settings),
     "keys": lambda r: KeyService(r.engine),
+    "quotas": lambda r: QuotaService(r.engine, r.settings.limits),
     "tokens": lambda r: TokenService(r.engine, r.settings.oidc),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
 }
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         HealthController,
         FilesController,
         PartsController,
+        MeController,
         swagger_ui_assets(),
         web_client(),
     ]

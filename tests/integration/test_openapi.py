@@ -165,6 +165,7 @@ DOWNLOAD = "GET /files/{file_id}/download"
 DELETE = "DELETE /files/{file_id}"
 SIGN = "POST /files/{file_id}/parts"
 PARTS = "GET /files/{file_id}/parts"
+ME = "GET /me"
 
 ANSWERS = [
     Row(UPLOAD_OP, 201, None, _upload()),
@@ -234,6 +235,11 @@ ANSWERS = [
     Row(PARTS, 503, "database_unavailable",
         lambda w: w.via.request("GET", f"/files/{UNKNOWN}/parts"), via="no_database"),
 
+    Row(ME, 200, None, lambda w: w.via.request("GET", "/me")),
+    Row(ME, 401, "not_authenticated", lambda w: w.no_key("GET", "/me")),
+    Row(ME, 503, "database_unavailable", lambda w: w.via.request("GET", "/me"),
+        via="no_database"),
+
     Row(LIST, 200, None, lambda w: w.via.request("GET", "/files")),
     Row(LIST, 401, "not_authenticated", lambda w: w.no_key("GET", "/files")),
     Row(LIST, 422, "invalid_input", lambda w: w.via.request("GET", "/files?limit=0")),
@@ -291,6 +297,7 @@ GUARDED = {
     DELETE: f"/files/{UNKNOWN}",
     SIGN: f"/files/{UNKNOWN}/parts",
     PARTS: f"/files/{UNKNOWN}/parts",
+    ME: "/me",
 }
 
 
