@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from backend.local.seaweedfs import free_port
 from backend.settings import Settings
 from tests.configuration import replace_settings
 from tests.integration.api import Api
@@ -139,3 +148,54 @@ def test_an_address_sending_wrong_credentials_is_slowed_down(
     refused = wrong.request("GET", "/files")
     assert (refused.status_code, refused.json()["code"]) == (429, "too_many_requests")
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+@contextlib.contextmanager
+def _serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`python -m backend serve` in its own process; its base URL once it answers."""
+    port = free_port()
+    with (
+        log.open("w") as output,
+        subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve"],
+            env={**os.environ, **env, "PORT": str(port)},
+            stdout=output,
+            stderr=output,
+        ) as server,
+    ):
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "serve did not answer"
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=20)
+
+
+def test_the_eleventh_request_across_two_server_processes_sharing_redis_is_refused(
+    database_url: str, make_key: Callable[[str], str], redis_prefix: str, tmp_path: Path
+) -> None:
+    env = {
+        "DATABASE_URL": database_url,
+        "S3_BUCKET": "stowage-test",
+        "REDIS_URL": REDIS_URL,
+        "RATE_LIMIT_KEY_PREFIX": redis_prefix,
+        "RATE_LIMIT_REQUESTS_PER_MINUTE": "10",
+    }
+    auth = {"Authorization": f"Bearer {make_key('alice')}"}
+    with (
+        _serving(env, tmp_path / "one.log") as one,
+        _serving(env, tmp_path / "two.log") as two,
+    ):
+        answers = [
+            httpx.get(f"{(one, two)[i % 2]}/me", headers=auth, timeout=10) for i in range(11)
+        ]
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    assert answers[-1].json()["code"] == "too_many_requests"
