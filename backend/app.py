@@ -20,6 +20,7 @@ from backend.domain.files import FileService
 from backend.domain.health import HealthService
 from backend.domain.keys import KeyService
 from backend.domain.multipart import MultipartService
+from backend.domain.quotas import QuotaService
 from backend.domain.sweeper import Sweeper
 from backend.domain.tokens import TokenService
 from backend.domain.uploads import UploadService
@@ -28,6 +29,8 @@ from backend.http.cors import CorsMiddleware, CorsPolicy
 from backend.http.docs import DOCS_PATH, swagger_ui, swagger_ui_assets
 from backend.http.files import FilesController
 from backend.http.health import HealthController
+from backend.http.limits import RateLimiter, RateLimitHeaders
+from backend.http.me import MeController
 from backend.http.metrics import metrics_endpoint
 from backend.http.openapi import API_DESCRIPTION
 from backend.http.parts import PartsController
@@ -44,6 +47,7 @@ SERVICES: dict[str, Callable[[Resources], object]] = {
     "files": lambda r: FileService(r.engine, r.storage, r.settings),
     "multipart": lambda r: MultipartService(r.engine, r.storage, r.settings),
     "keys": lambda r: KeyService(r.engine, cache_seconds=r.settings.server.key_cache_seconds),
+    "quotas": lambda r: QuotaService(r.engine, r.settings.limits),
     "tokens": lambda r: TokenService(r.engine, r.settings.oidc),
     "health": lambda r: HealthService(r.engine, r.storage, r.settings.storage.key_prefix),
 }
@@ -98,6 +102,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         asyncio.get_running_loop().set_default_executor(workers)
         made = resources or Resources.create(settings)
         app.state.services = {name: build(made) for name, build in SERVICES.items()}
+        app.state.rate_limiter = RateLimiter(settings.limits)
         app.state.metrics = made.metrics
         if made.metrics is not None:
             made.metrics.gauge(
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         finally:
             if sweeping is not None:
                 sweeping.stop()
+            app.state.rate_limiter.close()
             if resources is None:
                 made.close()
             workers.shutdown(wait=False, cancel_futures=True)
@@ -119,6 +125,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         HealthController,
         FilesController,
         PartsController,
+        MeController,
         swagger_ui_assets(),
         web_client(),
     ]
@@ -154,6 +161,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         # gives itself (404, 405) carry CORS headers too and browsers can read them.
         policy = CorsPolicy(settings.server.cors_allow_origins)
         app.asgi_handler = CorsMiddleware(app.asgi_handler, policy)
+    # Outside the router and its exception handlers, so every answer to a counted request,
+    # refusals and errors too, carries its RateLimit-* headers.
+    app.asgi_handler = RateLimitHeaders(app.asgi_handler)
     # Outermost, so preflights and refusals get a request id and an access line too.
     app.asgi_handler = RequestTracking(app.asgi_handler, lambda: app.state.get("metrics"))
     return app

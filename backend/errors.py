@@ -122,6 +122,35 @@ class TooLarge(DomainError):
     code = "file_too_large"
 
 
+class QuotaExceeded(DomainError):
+    """The upload does not fit in what is left of the owner's quota (bytes or files)."""
+
+    code = "quota_exceeded"
+
+    def __init__(
+        self, detail: str, *, bytes_left: int | None = None, files_left: int | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.bytes_left = bytes_left
+        self.files_left = files_left
+
+
+class Forbidden(DomainError):
+    """The credential is valid but may not do this (a read-only key asked to write)."""
+
+    code = "forbidden"
+
+
+class TooManyRequests(DomainError):
+    """The caller used up a rate limit budget for this minute; Retry-After says when to return."""
+
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class UnsupportedContentType(DomainError):
     """The declared content type is outside the allow-list."""
 

@@ -1,8 +1,8 @@
 """The one settings object, read from the environment and validated once at startup.
 
-Settings are grouped by concern (database, storage, uploads, server, sweep, oidc); each
-field's encoded name is its environment variable, so the groups change nothing about how it
-is configured.
+Settings are grouped by concern (database, storage, uploads, server, sweep, oidc,
+observability, limits); each field's encoded name is its environment variable, so the groups
+change nothing about how it is configured.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from backend.domain.content_types import is_allow_list_entry
+from backend.sizes import parse_size
 
 MiB = 1024**2
 GiB = 1024**3
@@ -410,6 +411,74 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError("METRICS_TOKEN", "must be at least 16 characters")
 
 
+# Optional numbers: the bound goes on the number, the description on the optional field.
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+_Rate = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class LimitsSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What one owner may store and how fast any caller may call."""
+
+    quota_bytes: Annotated[
+        _Count | None,
+        msgspec.Meta(
+            description="Bytes each owner may hold, pending uploads included (sizes like "
+            "10GiB accepted); unset: unlimited. `quota set` overrides it per owner",
+        ),
+    ] = msgspec.field(default=None, name="QUOTA_BYTES")
+    quota_files: Annotated[
+        _Count | None,
+        msgspec.Meta(
+            description="Files each owner may hold, pending uploads included; unset: "
+            "unlimited. `quota set` overrides it per owner",
+        ),
+    ] = msgspec.field(default=None, name="QUOTA_FILES")
+    uploads_per_minute: Annotated[
+        _Rate | None,
+        msgspec.Meta(
+            description="Announcements (POST /files/upload) each owner may make per minute; "
+            "unset: no limit",
+        ),
+    ] = msgspec.field(default=None, name="RATE_LIMIT_UPLOADS_PER_MINUTE")
+    requests_per_minute: Annotated[
+        _Rate | None,
+        msgspec.Meta(
+            description="Other authenticated requests each owner may make per minute; unset: "
+            "no limit",
+        ),
+    ] = msgspec.field(default=None, name="RATE_LIMIT_REQUESTS_PER_MINUTE")
+    failed_auth_per_minute: Annotated[
+        _Rate | None,
+        msgspec.Meta(
+            description="Requests with a missing or wrong credential each client address may "
+            "make per minute; unset: no limit",
+        ),
+    ] = msgspec.field(default=None, name="RATE_LIMIT_FAILED_AUTH_PER_MINUTE")
+    redis_url: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="redis://host:6379/0: rate limits shared by every worker and "
+            "instance; unset: each process counts on its own"
+        ),
+    ] = msgspec.field(default=None, name="REDIS_URL")
+    rate_limit_key_prefix: Annotated[
+        str,
+        msgspec.Meta(
+            description="Prefix of the rate limit counters' Redis keys: deployments sharing "
+            "one Redis keep separate budgets with different prefixes"
+        ),
+    ] = msgspec.field(default="stowage", name="RATE_LIMIT_KEY_PREFIX")
+
+    def __post_init__(self) -> None:
+        """A Redis URL the client library understands."""
+        if self.redis_url is not None and urlsplit(self.redis_url).scheme not in {
+            "redis",
+            "rediss",
+            "unix",
+        }:
+            raise ConfigError("REDIS_URL", "must start with redis://, rediss:// or unix://")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Service configuration: one frozen object, built by `load_settings` and never changed."""
 
@@ -420,6 +489,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep: SweepSettings = msgspec.field(default_factory=SweepSettings)
     oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
     observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
+    limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)
 
     def __post_init__(self) -> None:
         """The checks that span groups."""
@@ -439,6 +509,7 @@ _GROUPS: dict[str, type[msgspec.Struct]] = {
     "sweep": SweepSettings,
     "oidc": OidcSettings,
     "observability": ObservabilitySettings,
+    "limits": LimitsSettings,
 }
 _LISTS = {"ALLOWED_CONTENT_TYPES", "CORS_ALLOW_ORIGINS", "OIDC_ALGORITHMS"}
 
@@ -565,6 +636,11 @@ def _parse(name: str, value: str) -> Any:
         return tuple(part.lower() for part in parts) if name == "ALLOWED_CONTENT_TYPES" else parts
     if name == "LOG_LEVEL":
         return value.lower()
+    if name == "QUOTA_BYTES":
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise ConfigError(name, str(exc)) from None
     return value
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from backend.db import usage
 from backend.db.tables import File, UploadPart
 
 
@@ -83,8 +84,10 @@ def transition(
     """Move a file out of `from_status`; False when someone else moved it first.
 
     The status test is in the UPDATE itself, so of two concurrent confirms exactly one wins.
+    The owner's quota counters follow the move in the same transaction (and only when it
+    happened), so a file is counted once whichever path decides it.
     """
-    result = session.execute(
+    moved = session.execute(
         sa.update(File)
         .where(
             col(File.id) == file_id,
@@ -92,9 +95,14 @@ def transition(
             col(File.status) == from_status,
         )
         .values(**values)
+        .returning(col(File.size))
         .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    ).first()
+    if moved is None:
+        return False
+    to_status = str(values.get("status", from_status))
+    usage.shift(session, owner_id, moved[0], from_status=from_status, to_status=to_status)
+    return True
 
 
 def delete(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> bool:

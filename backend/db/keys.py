@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -34,3 +35,18 @@ def keys_with_owners(session: Session) -> list[tuple[ApiKey, Owner]]:
     """Every key with its owner, oldest first."""
     rows = session.exec(select(ApiKey, Owner).join(Owner).order_by(sa.asc(col(ApiKey.created_at))))
     return [(key, owner) for key, owner in rows.all()]
+
+
+def touch(session: Session, row_id: uuid.UUID, now: datetime, resolution: timedelta) -> None:
+    """Record a key's use, unless one was recorded within `resolution` (by any process)."""
+    session.execute(
+        sa.update(ApiKey)
+        .where(
+            col(ApiKey.id) == row_id,
+            sa.or_(
+                col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) <= now - resolution
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -89,6 +89,19 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(
         default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
     )
+    # read or read-write (backend.domain.keys.Scope): a read key may only look.
+    scope: str = Field(
+        default="read-write",
+        sa_column=sa.Column(sa.String(16), nullable=False, server_default="read-write"),
+    )
+    label: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    expires_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
+    # Written at most once a minute per key, so busy keys do not write on every request.
+    last_used_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
 
 
 class File(SQLModel, table=True):
@@ -216,3 +229,43 @@ class IdempotencyKey(SQLModel, table=True):
         )
     )
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+
+
+class OwnerUsage(SQLModel, table=True):
+    """An owner's quota counters and limits, changed in the same transaction as their files.
+
+    Pending files count as reserved, ready files as used; every other state counts nothing.
+    A limit left null falls back to QUOTA_BYTES / QUOTA_FILES (unset there too: unlimited).
+    """
+
+    __tablename__ = "owner_usage"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "bytes_used >= 0 AND files_used >= 0 AND bytes_reserved >= 0 AND files_reserved >= 0",
+            name="ck_owner_usage_nonnegative",
+        ),
+    )
+
+    owner_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(), sa.ForeignKey("owners.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    bytes_used: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
+    files_used: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
+    bytes_reserved: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
+    files_reserved: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
+    bytes_limit: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
+    )
+    files_limit: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
+    )

@@ -1,7 +1,8 @@
-"""API keys: random, shown once, stored as a hash, compared in constant time."""
+"""API keys: random, shown once, stored as a hash, compared in constant time; scoped, expiring."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import re
@@ -10,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,31 @@ _KEY_ID_FORMAT = re.compile(r"^[a-z2-7]{16}$")
 _CACHE_ENTRIES = 10_000
 # Compared when a key id is unknown, so timing says nothing about which ids exist.
 _NO_HASH = "0" * 64
+# A key's last use is written at most this often: a busy key must not write on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_LABEL = 200
+
+
+class Scope(enum.StrEnum):
+    """What a credential may do: read only (list, read, download), or upload and delete too.
+
+    Identity providers' access tokens are always read-write: the user owns their files.
+    """
+
+    READ = "read"
+    READ_WRITE = "read-write"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the auth guard found them: an owner, and the key used, if any."""
+
+    owner_id: uuid.UUID
+    scope: Scope = Scope.READ_WRITE
+    # For API keys: the public key id, its label and its expiry; None for access tokens.
+    key_id: str | None = None
+    label: str | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,18 @@ class KeyInfo:
     owner: str
     created_at: datetime
     revoked_at: datetime | None
+    scope: str = Scope.READ_WRITE
+    label: str | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+def _info(key: ApiKey, owner: Owner) -> KeyInfo:
+    return KeyInfo(
+        key.id, key.key_id, _name(owner), key.created_at, key.revoked_at,
+        scope=key.scope, label=key.label, expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+    )  # fmt: skip
 
 
 def _hash(key: str) -> str:
@@ -62,9 +100,9 @@ class _Remembered:
     """What the database said about a key id, and until when that may be repeated."""
 
     key_hash: str
-    owner_id: uuid.UUID
     revoked: bool
     valid_until: float
+    principal: Principal
 
 
 def _name(owner: Owner) -> str:
@@ -96,11 +134,27 @@ class KeyService:
         self._clock = clock
         self._cache: dict[str, _Remembered] = {}
 
-    def create(self, owner_name: str) -> IssuedKey:
-        """Issue a key for `owner_name`, creating the owner on first use."""
+    def create(
+        self,
+        owner_name: str,
+        *,
+        scope: Scope = Scope.READ_WRITE,
+        label: str | None = None,
+        expires_in: timedelta | None = None,
+    ) -> IssuedKey:
+        """Issue a key for `owner_name`, creating the owner on first use.
+
+        `scope`: read or read-write; `label`: a note for people (where the key is used);
+        `expires_in`: after that the key is refused like a revoked one.
+        """
         name = owner_name.strip()
         if not name or len(name) > 200 or not name.isprintable():
             raise InvalidInput("owner", "must be 1-200 printable characters")
+        if label is not None and (len(label) > MAX_LABEL or not label.isprintable()):
+            raise InvalidInput("label", f"must be at most {MAX_LABEL} printable characters")
+        if expires_in is not None and expires_in <= timedelta(0):
+            raise InvalidInput("expires", "must be in the future")
+        expires_at = utcnow() + expires_in if expires_in is not None else None
         key_id = _new_key_id()
         key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         with transaction(self.engine) as session:
@@ -109,7 +163,10 @@ class KeyService:
                 owner = Owner(name=name)
                 session.add(owner)
                 session.flush()
-            row = ApiKey(owner_id=owner.id, key_id=key_id, key_hash=_hash(key))
+            row = ApiKey(
+                owner_id=owner.id, key_id=key_id, key_hash=_hash(key), scope=Scope(scope),
+                label=label or None, expires_at=expires_at,
+            )  # fmt: skip
             session.add(row)
             session.flush()
         return IssuedKey(id=row.id, key_id=key_id, owner=name, key=key)
@@ -118,10 +175,7 @@ class KeyService:
         """Every key, oldest first, with its owner's name."""
         with transaction(self.engine) as session:
             rows = queries.keys_with_owners(session)
-        return [
-            KeyInfo(key.id, key.key_id, _name(owner), key.created_at, key.revoked_at)
-            for key, owner in rows
-        ]
+        return [_info(key, owner) for key, owner in rows]
 
     def revoke(self, key_or_id: str) -> KeyInfo:
         """Revoke by the full key, its public key id, or its row id; revoking twice is harmless."""
@@ -143,10 +197,18 @@ class KeyService:
                 key.revoked_at = utcnow()
                 session.add(key)
                 session.flush()
-        return KeyInfo(key.id, key.key_id, _name(owner), key.created_at, key.revoked_at)
+        return _info(key, owner)
 
     def authenticate(self, presented: str | None) -> uuid.UUID:
-        """The owner id behind a presented key, or NotAuthenticated (one message for all)."""
+        """The owner id behind a presented key, or NotAuthenticated."""
+        return self.identify(presented).owner_id
+
+    def identify(self, presented: str | None) -> Principal:
+        """The owner and scope behind a presented key, or NotAuthenticated.
+
+        Unknown, malformed and revoked keys get one message; an expired key is told so, but
+        only once its secret matched. The key's last use is recorded, at most once a minute.
+        """
         match = _KEY_FORMAT.match(presented or "")
         if match is None:
             raise _failure()
@@ -155,8 +217,8 @@ class KeyService:
             remembered = self._read(match.group(1))
         return _check(remembered, presented or "")
 
-    def authenticate_from_memory(self, presented: str | None) -> uuid.UUID | None:
-        """Like `authenticate` when the answer needs no database (None when it does).
+    def identify_from_memory(self, presented: str | None) -> Principal | None:
+        """Like `identify` when the answer needs no database (None when it does).
 
         Cheap enough to run on the event loop: a regular expression, a dict and one SHA-256.
         """
@@ -180,11 +242,21 @@ class KeyService:
             row = queries.key_by_key_id(session, key_id)
         if row is None:
             return None  # unknown ids are not remembered: a new key works at once
+        now = utcnow()
+        if row.last_used_at is None or row.last_used_at <= now - LAST_USED_RESOLUTION:
+            with transaction(self.engine) as session:
+                queries.touch(session, row.id, now, LAST_USED_RESOLUTION)
         remembered = _Remembered(
             key_hash=row.key_hash,
-            owner_id=row.owner_id,
             revoked=row.revoked_at is not None,
             valid_until=read_at + self.cache_seconds,
+            principal=Principal(
+                owner_id=row.owner_id,
+                scope=Scope(row.scope),
+                key_id=row.key_id,
+                label=row.label,
+                expires_at=row.expires_at,
+            ),
         )
         if self.cache_seconds > 0:
             if len(self._cache) >= _CACHE_ENTRIES:
@@ -197,11 +269,14 @@ def _failure() -> NotAuthenticated:
     return NotAuthenticated("A valid API key is required (Authorization: Bearer <key>).")
 
 
-def _check(remembered: _Remembered | None, presented: str) -> uuid.UUID:
-    """The owner, if the presented key hashes to the stored hash and is not revoked."""
+def _check(remembered: _Remembered | None, presented: str) -> Principal:
+    """Who the key names, if it hashes to the stored hash, is not revoked and not expired."""
     stored = remembered.key_hash if remembered is not None else _NO_HASH
     if not hmac.compare_digest(stored, _hash(presented)) or remembered is None:
         raise _failure()
     if remembered.revoked:
         raise _failure()
-    return remembered.owner_id
+    expires_at = remembered.principal.expires_at
+    if expires_at is not None and expires_at <= utcnow():
+        raise NotAuthenticated("This API key has expired; ask for a new one.")
+    return remembered.principal

@@ -19,6 +19,7 @@ from backend import storage_multipart as s3parts
 from backend.db import parts as part_queries
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
+from backend.domain import quotas
 from backend.domain.part_sizes import PartPlan, plan_parts
 from backend.domain.records import FileStatus, find_file
 from backend.errors import (
@@ -27,6 +28,7 @@ from backend.errors import (
     NotMultipart,
     PartsInvalid,
     PartsMissing,
+    QuotaExceeded,
     UploadGone,
 )
 from backend.settings import Settings
@@ -129,8 +131,14 @@ class MultipartService:
             multipart_upload_id=upload_id,
             part_size=plan.part_size,
         )
-        with transaction(self.engine) as session:
-            session.add(file)
+        try:
+            with transaction(self.engine) as session:
+                # The reservation and the row commit together, or neither does.
+                quotas.reserve(session, owner_id, size, self.settings.limits)
+                session.add(file)
+        except QuotaExceeded:
+            s3parts.abort(self.storage, key, upload_id=upload_id)
+            raise
         return file, plan
 
     def sign(

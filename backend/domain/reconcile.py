@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from backend.db import files as queries
-from backend.db import sweeps
+from backend.db import sweeps, usage
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
 from backend.domain.bucket import StoredObject, walk
@@ -29,7 +29,8 @@ MISSING_OBJECT = "missing object"
 MISSING_VERSION = "missing version"
 SIZE_DIFFERS = "size differs"
 LEFTOVER = "leftover bytes"
-KINDS = (ORPHAN, MISSING_OBJECT, MISSING_VERSION, SIZE_DIFFERS, LEFTOVER)
+USAGE_DIFFERS = "usage differs"
+KINDS = (ORPHAN, MISSING_OBJECT, MISSING_VERSION, SIZE_DIFFERS, LEFTOVER, USAGE_DIFFERS)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ReconcileReport:
 
     objects: int = 0
     rows: int = 0
+    owners: int = 0
     found: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     fixed: int = 0
 
@@ -70,7 +72,8 @@ class ReconcileReport:
         """The totals, in one line."""
         kinds = ", ".join(f"{count} {kind}" for kind, count in self.found.items())
         return (
-            f"compared {self.objects} object(s) with {self.rows} file row(s): "
+            f"compared {self.objects} object(s) with {self.rows} file row(s), and "
+            f"{self.owners} owner(s)' quota counters with their files: "
             f"{self.differences} difference(s) ({kinds}); {self.fixed} fixed, "
             f"{self.differences - self.fixed} not fixed"
         )
@@ -82,7 +85,8 @@ class Reconciler:
     Repairs: an orphan object older than any form's lifetime plus the grace is destroyed; a
     ready file whose object, verified version or size is wrong becomes `rejected`, with a
     mismatch saying what (`object`, `version` or `size`), and the sweeper destroys what is left
-    under its key; a rejected or expired file's leftover bytes are destroyed.
+    under its key; a rejected or expired file's leftover bytes are destroyed; quota counters
+    that differ from what the owner's files hold are set to it.
     """
 
     def __init__(self, engine: sa.Engine, storage: Storage, settings: Settings) -> None:
@@ -117,7 +121,37 @@ class Reconciler:
                 totals.found[finding.kind] += 1
                 totals.fixed += finding.fixed
                 report(finding)
+        for finding in self._check_usage(totals, fix=fix):
+            totals.found[finding.kind] += 1
+            totals.fixed += finding.fixed
+            report(finding)
         return totals
+
+    def _check_usage(self, totals: ReconcileReport, *, fix: bool) -> Iterator[Finding]:
+        """Each owner's quota counters against their files (every prefix), one owner at a time.
+
+        The counters' row is locked first: a transaction changing a file's status changes the
+        counters in the same transaction, so while the lock is held the files' sums cannot
+        move, and what differs really differs.
+        """
+        with transaction(self.engine) as session:
+            owners = usage.owner_ids(session)
+        for owner_id in owners:
+            totals.owners += 1
+            with transaction(self.engine) as session:
+                usage.ensure(session, owner_id)
+                row = usage.get(session, owner_id, lock=True)
+                counted = usage.count_files(session, owner_id)
+                recorded = usage.counts_of(row) if row is not None else None
+                if recorded == counted:
+                    continue
+                detail = f"counters say {_figures(recorded)}, files hold {_figures(counted)}"
+                if fix:
+                    usage.overwrite(session, owner_id, counted)
+            yield Finding(
+                USAGE_DIFFERS, f"owner {owner_id}", detail, fixed=fix,
+                outcome="counters set from the files" if fix else "",
+            )  # fmt: skip
 
     def _objects(self) -> Iterator[StoredObject]:
         for page in walk(self.storage, self._prefix, self._page):
@@ -194,6 +228,15 @@ class Reconciler:
                 if obj.key == key:
                     return obj
         return None
+
+
+def _figures(counts: usage.Counts | None) -> str:
+    if counts is None:
+        return "nothing"
+    return (
+        f"{counts.bytes_used} bytes in {counts.files_used} file(s) used, "
+        f"{counts.bytes_reserved} bytes in {counts.files_reserved} file(s) reserved"
+    )
 
 
 def _problem(row: File, obj: StoredObject | None) -> tuple[str, Mismatch] | None:

@@ -16,6 +16,7 @@ from backend.db import files as queries
 from backend.db import idempotency
 from backend.db.engine import transaction
 from backend.db.tables import File, utcnow
+from backend.domain import quotas
 from backend.domain.content_types import normalize_content_type, require_allowed
 from backend.domain.events import UNHEARD, UploadEvents
 from backend.domain.filenames import normalize_filename
@@ -141,10 +142,8 @@ class UploadService:
         return replayed
 
     def _discard_duplicate(self, file: File) -> None:
-        """Undo an announcement that lost the race for its idempotency key."""
-        FileService(self.engine, self.storage, self.settings).discard_object(file)
-        with transaction(self.engine) as session:
-            queries.delete(session, file.owner_id, file.id)
+        """Undo an announcement that lost the race for its idempotency key (and its reservation)."""
+        FileService(self.engine, self.storage, self.settings).delete(file.owner_id, file.id)
 
     def _replay(
         self, owner_id: uuid.UUID, key: str, digest: str, method: Literal["POST", "PUT"]
@@ -232,6 +231,8 @@ class UploadService:
         # Signed before the row exists, so a signing failure leaves nothing behind.
         ticket = self._signed(file, method)
         with transaction(self.engine) as session:
+            # The reservation and the row commit together, or neither does.
+            quotas.reserve(session, owner_id, size, self.settings.limits)
             queries.insert(session, file)
         self.events.initiated(method)
         return ticket

@@ -24,6 +24,7 @@ from backend.errors import (
     ObjectMissing,
     PartsInvalid,
     PartsMissing,
+    QuotaExceeded,
     StorageBusy,
     StorageUnavailable,
     TooLarge,
@@ -34,7 +35,8 @@ from backend.errors import (
 )
 from backend.http.auth import provide_owner_id, require_api_key
 from backend.http.bodies import decode
-from backend.http.openapi import JSON_BODY, KEY_GUARD, documented
+from backend.http.limits import BUDGET, UPLOADS
+from backend.http.openapi import JSON_BODY, KEY_GUARD, WRITE_GUARD, documented
 from backend.http.schemas import (
     DownloadOut,
     FileOut,
@@ -75,10 +77,12 @@ class FilesController(Controller):
         status_code=201,
         sync_to_thread=True,
         operation_id="requestUpload",
+        opt={BUDGET: UPLOADS},  # its own rate limit: RATE_LIMIT_UPLOADS_PER_MINUTE
         **documented(
-            *KEY_GUARD,
+            *WRITE_GUARD,
             *JSON_BODY,
             TooLarge,
+            QuotaExceeded,
             UnsupportedContentType,
             IdempotencyKeyReused,
             IdempotencyKeyUsed,
@@ -124,7 +128,7 @@ class FilesController(Controller):
         sync_to_thread=True,
         operation_id="confirmUpload",
         **documented(
-            *KEY_GUARD,
+            *WRITE_GUARD,
             NotFound,
             ObjectMissing,
             PartsMissing,
@@ -237,7 +241,7 @@ class FilesController(Controller):
         status_code=204,
         sync_to_thread=True,
         operation_id="deleteFile",
-        **documented(*KEY_GUARD, NotFound, StorageUnavailable, StorageBusy),
+        **documented(*WRITE_GUARD, NotFound, StorageUnavailable, StorageBusy),
     )
     def delete_file(
         self,

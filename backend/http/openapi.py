@@ -59,14 +59,17 @@ def answer(kind: type[errors.DomainError]) -> Answer:
 REQUEST_TOO_LARGE = Answer(
     413, CODE_BY_HTTP_STATUS[413], f"The request body is over {REQUEST_BODY_LIMIT} bytes."
 )
-# What auth.require_api_key answers: no valid key or token, or no database to look owners up
-# in, or no identity provider to fetch token signing keys from.
+# What auth.require_api_key answers: no valid key or token, a used-up rate limit, or no
+# database to look owners up in, or no identity provider to fetch token signing keys from.
 KEY_GUARD = (
     errors.NotAuthenticated,
     errors.InvalidToken,
+    errors.TooManyRequests,
     errors.DatabaseUnavailable,
     errors.IdentityProviderUnavailable,
 )
+# What the guard answers on an operation that writes: a read-only key is refused there.
+WRITE_GUARD = (*KEY_GUARD, errors.Forbidden)
 # What a JSON body read with bodies.decode answers, Litestar's size limit included.
 JSON_BODY = (errors.MalformedBody, errors.InvalidInput, REQUEST_TOO_LARGE)
 

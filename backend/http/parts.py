@@ -21,7 +21,7 @@ from backend.errors import (
 from backend.http.auth import provide_owner_id, require_api_key
 from backend.http.bodies import decode
 from backend.http.files import file_uuid
-from backend.http.openapi import JSON_BODY, KEY_GUARD, documented
+from backend.http.openapi import JSON_BODY, KEY_GUARD, WRITE_GUARD, documented
 from backend.http.schemas import (
     PartsRequest,
     SignedPartsOut,
@@ -47,7 +47,7 @@ class PartsController(Controller):
         sync_to_thread=True,
         operation_id="signParts",
         **documented(
-            *KEY_GUARD,
+            *WRITE_GUARD,
             *JSON_BODY,
             NotFound,
             NotMultipart,

@@ -26,6 +26,9 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,
+    errors.QuotaExceeded: 413,
+    errors.Forbidden: 403,
+    errors.TooManyRequests: 429,
     errors.UnsupportedContentType: 415,
     errors.Unavailable: 503,
 }
@@ -76,6 +79,18 @@ class Problem(msgspec.Struct, omit_defaults=True):
         list[int],
         msgspec.Meta(description="parts_missing: the part numbers S3 does not have yet"),
     ] = []
+    bytes_left: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="quota_exceeded: bytes the owner may still reserve (absent: no limit)"
+        ),
+    ] = None
+    files_left: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="quota_exceeded: files the owner may still announce (absent: no limit)"
+        ),
+    ] = None
     request_id: Annotated[
         str | None,
         msgspec.Meta(description="The request's id (also in X-Request-ID), for support and logs"),
@@ -119,8 +134,9 @@ def problem_response(
     checks: dict[str, str] | None = None,
     missing_parts: list[int] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response[Problem]:
-    """A problem+json response."""
+    """A problem+json response (`extra`: further members of Problem, by name)."""
     body = problem(
         status,
         code,
@@ -129,6 +145,7 @@ def problem_response(
         mismatches=mismatches or [],
         checks=checks or {},
         missing_parts=missing_parts or [],
+        **(extra or {}),
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -144,7 +161,7 @@ def domain_error_handler(
         headers["WWW-Authenticate"] = 'Bearer realm="stowage", error="invalid_token"'
     elif isinstance(exc, errors.NotAuthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="stowage"'
-    if isinstance(exc, errors.Unavailable):
+    if isinstance(exc, errors.Unavailable | errors.TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     field_errors = None
     if isinstance(exc, errors.InvalidInput):
@@ -152,6 +169,9 @@ def domain_error_handler(
     mismatches = exc.mismatches if isinstance(exc, errors.UploadRejected) else None
     checks = exc.checks if isinstance(exc, errors.NotReady) else None
     missing = exc.missing_parts if isinstance(exc, errors.PartsMissing) else None
+    extra = None
+    if isinstance(exc, errors.QuotaExceeded):
+        extra = {"bytes_left": exc.bytes_left, "files_left": exc.files_left}
     return problem_response(
         status,
         exc.code,
@@ -161,6 +181,7 @@ def domain_error_handler(
         checks=checks,
         missing_parts=missing,
         headers=headers,
+        extra=extra,
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,34 @@ def test_upgrading_sqlite_with_keys_and_files_keeps_them(sqlite_engine: sa.Engin
         assert connection.execute(sa.text("PRAGMA foreign_key_check")).all() == []
         assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
     assert _differences(sqlite_engine) == []
+
+
+def test_the_limits_migration_counts_what_existing_owners_hold(engine: sa.Engine) -> None:
+    migrate.downgrade(engine, "0004")
+    owner, other = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for owner_id, name in ((owner, "acme"), (other, "idle")):
+            connection.execute(
+                sa.text("INSERT INTO owners (id, name, created_at) VALUES (:id, :name, :now)"),
+                {"id": owner_id, "name": name, "now": now},
+            )
+        for size, status in ((5, "ready"), (7, "ready"), (11, "pending"), (13, "rejected")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO files (id, owner_id, object_key, filename, search_name,"
+                    " content_type, size, status, created_at, upload_expires_at) VALUES"
+                    " (:id, :owner, :key, 'a', 'a', 'text/plain', :size, :status, :now, :now)"
+                ),
+                {"id": uuid.uuid4(), "owner": owner, "key": f"k/{size}", "size": size,
+                 "status": status, "now": now},
+            )  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT owner_id, bytes_used, files_used, bytes_reserved, files_reserved"
+                " FROM owner_usage"
+            )
+        ).all()
+    assert sorted(tuple(r) for r in rows) == sorted([(owner, 12, 2, 11, 1), (other, 0, 0, 0, 0)])

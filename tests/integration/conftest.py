@@ -185,6 +185,18 @@ def no_database(
 
 
 @pytest.fixture
+def rate_limited(
+    make_app: Callable[..., Litestar], settings: Settings
+) -> Iterator[TestClient[Litestar]]:
+    """The app on the same database and bucket, allowing one request of each kind a minute."""
+    limited = replace_settings(
+        settings, rate_limit_uploads_per_minute=1, rate_limit_requests_per_minute=1
+    )
+    with TestClient(make_app(limited)) as http:
+        yield http
+
+
+@pytest.fixture
 def no_credentials(
     make_app: Callable[..., Litestar], settings: Settings
 ) -> Iterator[TestClient[Litestar]]:

@@ -33,13 +33,34 @@ def expire_form(engine: sa.Engine, file_id: str, ago: timedelta = LONG_AGO) -> N
 
 
 def update(engine: sa.Engine, file_id: str, **values: Any) -> None:
-    """Change a file's row behind the service's back."""
+    """Change a file's row behind the service's back.
+
+    The owner's quota counters are brought in line, as the service keeps them: the state
+    made here is one the service could have reached, not a drift for reconcile to find.
+    """
     assignments = ", ".join(f"{name} = :{name}" for name in values)
     with engine.begin() as connection:
         connection.execute(
             sa.text(f"UPDATE files SET {assignments} WHERE id = :id"),  # noqa: S608  (names are ours)
             {"id": uuid.UUID(file_id), **values},
         )
+        connection.execute(_RECOUNT, {"id": uuid.UUID(file_id)})
+
+
+_RECOUNT = sa.text(
+    """
+    UPDATE owner_usage SET
+      bytes_used = (SELECT COALESCE(SUM(size), 0) FROM files
+                    WHERE files.owner_id = owner_usage.owner_id AND status = 'ready'),
+      files_used = (SELECT COUNT(*) FROM files
+                    WHERE files.owner_id = owner_usage.owner_id AND status = 'ready'),
+      bytes_reserved = (SELECT COALESCE(SUM(size), 0) FROM files
+                        WHERE files.owner_id = owner_usage.owner_id AND status = 'pending'),
+      files_reserved = (SELECT COUNT(*) FROM files
+                        WHERE files.owner_id = owner_usage.owner_id AND status = 'pending')
+    WHERE owner_id = (SELECT owner_id FROM files WHERE id = :id)
+    """
+)
 
 
 def row(engine: sa.Engine, file_id: str) -> Any:

@@ -161,3 +161,53 @@ def test_starting_without_configuration_is_one_line_naming_the_variable(
     assert result.stderr.strip().splitlines() == [
         "configuration error: DATABASE_URL: required but not set"
     ]
+
+
+def test_quota_set_and_show_name_an_owner_and_take_human_sizes(
+    run: Callable[..., subprocess.CompletedProcess[str]], engine: sa.Engine
+) -> None:
+    KeyService(engine).create("carol")
+    result = run("quota", "set", "carol", "--bytes", "10GiB", "--files", "10000")
+    assert result.returncode == 0, result.stderr
+    shown = run("quota", "show", "carol", QUOTA_FILES="5")
+    assert "limit 10737418240 bytes (10.0 GiB) (this owner)" in shown.stdout
+    assert "limit 10000 (this owner)" in shown.stdout
+    back = run("quota", "set", "carol", "--files", "default", QUOTA_FILES="5")
+    assert "limit 5 (default)" in back.stdout, back.stderr
+
+
+def test_quota_of_an_unknown_owner_is_one_error_line(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    result = run("quota", "show", "nobody")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: No owner is named 'nobody'."
+
+
+def test_keys_create_takes_a_scope_a_label_and_an_expiry_and_list_shows_them(
+    run: Callable[..., subprocess.CompletedProcess[str]], engine: sa.Engine
+) -> None:
+    created = run(
+        "keys", "create", "--owner", "frank", "--scope", "read", "--label", "nightly backup",
+        "--expires", "90d",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    KeyService(engine).authenticate(key)  # used once: its last use shows
+
+    listed = run("keys", "list").stdout.splitlines()
+    assert listed[0].split() == [
+        "KEY", "ID", "OWNER", "SCOPE", "CREATED", "(UTC)", "LAST", "USED", "EXPIRES", "STATUS",
+        "LABEL",
+    ]  # fmt: skip
+    (line,) = [entry for entry in listed if "frank" in entry]
+    assert " read " in line and line.endswith("nightly backup") and "active" in line
+    assert line.count(":") == 3  # created, last used and expiry all have a time
+
+
+@pytest.mark.parametrize("expires", ["0d", "soon", "90"])
+def test_keys_create_refuses_an_expiry_that_is_not_a_duration(
+    run: Callable[..., subprocess.CompletedProcess[str]], expires: str
+) -> None:
+    result = run("keys", "create", "--owner", "gina", "--expires", expires)
+    assert result.returncode == 2 and "not a duration" in result.stderr

@@ -55,7 +55,7 @@ def test_a_revoked_key_stops_working_once_the_bound_has_passed(
     with pytest.raises(NotAuthenticated):
         cached.authenticate(key)
     with pytest.raises(NotAuthenticated):
-        cached.authenticate_from_memory(key)
+        cached.identify_from_memory(key)
 
 
 def test_a_wrong_secret_for_a_remembered_key_id_is_refused(
@@ -63,10 +63,10 @@ def test_a_wrong_secret_for_a_remembered_key_id_is_refused(
 ) -> None:
     key = make_key("alice")
     cached.authenticate(key)
-    assert cached.authenticate_from_memory(key) is not None  # the key id is remembered
+    assert cached.identify_from_memory(key) is not None  # the key id is remembered
 
     with pytest.raises(NotAuthenticated):
-        cached.authenticate_from_memory(_wrong_secret(key))
+        cached.identify_from_memory(_wrong_secret(key))
     with pytest.raises(NotAuthenticated):
         cached.authenticate(_wrong_secret(key))
 
@@ -79,14 +79,14 @@ def test_a_revoked_key_read_from_the_database_is_remembered_as_revoked(
     with pytest.raises(NotAuthenticated):
         cached.authenticate(key)
     with pytest.raises(NotAuthenticated):
-        cached.authenticate_from_memory(key)
+        cached.identify_from_memory(key)
 
 
 def test_unknown_keys_are_not_remembered_so_a_new_key_works_at_once(
     cached: KeyService, make_key: Callable[[str], str]
 ) -> None:
     key = make_key("alice")
-    assert cached.authenticate_from_memory(key) is None  # not read yet: ask the database
+    assert cached.identify_from_memory(key) is None  # not read yet: ask the database
     assert cached.authenticate(key)
 
 
@@ -96,7 +96,7 @@ def test_with_no_cache_revocation_takes_effect_at_once(
     keys = KeyService(engine, cache_seconds=0, clock=clock)
     key = make_key("alice")
     keys.authenticate(key)
-    assert keys.authenticate_from_memory(key) is None
+    assert keys.identify_from_memory(key) is None
     KeyService(engine).revoke(key)
     with pytest.raises(NotAuthenticated):
         keys.authenticate(key)

@@ -24,6 +24,7 @@ from mypy_boto3_s3 import S3Client
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from backend.domain.keys import KeyService, Scope
 from backend.settings import Settings
 from tests.identity_provider import forge
 from tests.integration.api import Api, post_form
@@ -46,6 +47,11 @@ class World:
     def no_key(self, method: str, path: str) -> httpx.Response:
         return self.via.http.request(method, path)
 
+    def read_only(self, method: str, path: str) -> httpx.Response:
+        """The request made with a read-only key of the same owner."""
+        key = KeyService(self.engine).create("alice", scope=Scope.READ).key
+        return self.via.http.request(method, path, headers={"Authorization": f"Bearer {key}"})
+
     def pending(self) -> str:
         """A file announced but never sent."""
         return str(self.ok.request_upload(b"abc").json()["file_id"])
@@ -59,6 +65,16 @@ class World:
                 {"id": uuid.UUID(file_id)},
             )
         return file_id
+
+    def no_quota_left(self) -> None:
+        """Every owner's file quota set to zero."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO owner_usage (owner_id, files_limit) SELECT id, 0 FROM owners "
+                    "ON CONFLICT (owner_id) DO UPDATE SET files_limit = 0"
+                )
+            )
 
     def sent(self) -> str:
         """A file whose bytes are in the bucket, not yet confirmed."""
@@ -163,6 +179,7 @@ DOWNLOAD = "GET /files/{file_id}/download"
 DELETE = "DELETE /files/{file_id}"
 SIGN = "POST /files/{file_id}/parts"
 PARTS = "GET /files/{file_id}/parts"
+ME = "GET /me"
 
 ANSWERS = [
     Row(UPLOAD_OP, 201, None, _upload()),
@@ -172,6 +189,8 @@ ANSWERS = [
     Row(UPLOAD_OP, 401, "not_authenticated", lambda w: w.no_key("POST", "/files/upload")),
     Row(UPLOAD_OP, 413, "file_too_large", _upload(size=6 * 1024**4)),
     Row(UPLOAD_OP, 413, "request_too_large", _upload(filename="a" * 70_000)),
+    Row(UPLOAD_OP, 413, "quota_exceeded",
+        lambda w: (w.no_quota_left(), w.via.request("POST", "/files/upload", json=UPLOAD))[1]),
     Row(UPLOAD_OP, 415, "unsupported_content_type", _upload(content_type="text/html")),
     Row(UPLOAD_OP, 422, "invalid_input", _upload(size=-1)),
     Row(UPLOAD_OP, 422, "idempotency_key_reused",
@@ -233,6 +252,11 @@ ANSWERS = [
     Row(PARTS, 503, "database_unavailable",
         lambda w: w.via.request("GET", f"/files/{UNKNOWN}/parts"), via="no_database"),
 
+    Row(ME, 200, None, lambda w: w.via.request("GET", "/me")),
+    Row(ME, 401, "not_authenticated", lambda w: w.no_key("GET", "/me")),
+    Row(ME, 503, "database_unavailable", lambda w: w.via.request("GET", "/me"),
+        via="no_database"),
+
     Row(LIST, 200, None, lambda w: w.via.request("GET", "/files")),
     Row(LIST, 401, "not_authenticated", lambda w: w.no_key("GET", "/files")),
     Row(LIST, 422, "invalid_input", lambda w: w.via.request("GET", "/files?limit=0")),
@@ -290,6 +314,7 @@ GUARDED = {
     DELETE: f"/files/{UNKNOWN}",
     SIGN: f"/files/{UNKNOWN}/parts",
     PARTS: f"/files/{UNKNOWN}/parts",
+    ME: "/me",
 }
 
 
@@ -297,6 +322,22 @@ def _with_token(token: str, operation: str) -> Callable[[World], httpx.Response]
     method, path = operation.split(" ", 1)[0], GUARDED[operation]
     return lambda w: w.via.http.request(method, path, headers={"Authorization": f"Bearer {token}"})
 
+
+def _twice(operation: str) -> Callable[[World], httpx.Response]:
+    method, path = operation.split(" ", 1)[0], GUARDED[operation]
+    return lambda w: [w.via.request(method, path) for _ in range(2)][-1]
+
+
+ANSWERS += [
+    Row(operation, 429, "too_many_requests", _twice(operation), via="rate_limited")
+    for operation in GUARDED
+]
+
+ANSWERS += [
+    Row(operation, 403, "forbidden",
+        lambda w, operation=operation: w.read_only(operation.split(" ")[0], GUARDED[operation]))
+    for operation in (UPLOAD_OP, CONFIRM, DELETE, SIGN)
+]  # fmt: skip
 
 ANSWERS += [
     row

@@ -256,6 +256,12 @@ def test_settings_documented_without_a_default_are_unset() -> None:
         "OIDC_AUDIENCE",
         "OIDC_JWKS_URL",
         "METRICS_TOKEN",
+        "QUOTA_BYTES",
+        "QUOTA_FILES",
+        "RATE_LIMIT_UPLOADS_PER_MINUTE",
+        "RATE_LIMIT_REQUESTS_PER_MINUTE",
+        "RATE_LIMIT_FAILED_AUTH_PER_MINUTE",
+        "REDIS_URL",
     }
     assert unset.isdisjoint(as_environment(load_settings(REQUIRED)))
 
@@ -307,3 +313,21 @@ def test_a_multipart_threshold_over_the_single_request_limit_is_refused() -> Non
     with pytest.raises(ConfigError) as caught:
         load_settings(environ)
     assert caught.value.variable == "MULTIPART_THRESHOLD_BYTES"
+
+
+def test_quota_bytes_takes_sizes_as_people_write_them() -> None:
+    assert _load(QUOTA_BYTES="10GiB").limits.quota_bytes == 10 * 1024**3
+    assert _load(QUOTA_BYTES="500MB").limits.quota_bytes == 500_000_000
+    assert _load(QUOTA_BYTES="1024").limits.quota_bytes == 1024
+    with pytest.raises(ConfigError, match="QUOTA_BYTES"):
+        _load(QUOTA_BYTES="ten gigs")
+    with pytest.raises(ConfigError, match="QUOTA_FILES"):
+        _load(QUOTA_FILES="-1")
+
+
+def test_redis_url_must_be_a_redis_url() -> None:
+    assert _load(REDIS_URL="redis://127.0.0.1:6379/0").limits.redis_url
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        _load(REDIS_URL="http://127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="RATE_LIMIT_REQUESTS_PER_MINUTE"):
+        _load(RATE_LIMIT_REQUESTS_PER_MINUTE="0")

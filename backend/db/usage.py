@@ -1,0 +1,190 @@
+"""Queries on the owners' quota counters. None commits: each runs in its caller's transaction.
+
+Pending files count as reserved and ready files as used. Every change to a file's status and
+to its counters happens in one transaction, and each counter change is a single UPDATE on the
+owner's row, so concurrent requests queue on that row and the counters stay exact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from backend.db.tables import File, Owner, OwnerUsage
+
+# Which counters a file in each status is counted in; other statuses count nothing.
+_COUNTED = {"pending": ("bytes_reserved", "files_reserved"), "ready": ("bytes_used", "files_used")}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What an owner's files hold, by the counters' rule."""
+
+    bytes_used: int
+    files_used: int
+    bytes_reserved: int
+    files_reserved: int
+
+
+def ensure(session: Session, owner_id: uuid.UUID) -> None:
+    """Create the owner's counters (all zero) unless they exist; safe to race."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OwnerUsage)
+    session.execute(
+        insert.values(owner_id=owner_id).on_conflict_do_nothing(index_elements=["owner_id"])
+    )
+
+
+def get(session: Session, owner_id: uuid.UUID, *, lock: bool = False) -> OwnerUsage | None:
+    """The owner's counters and limits (locked until the transaction ends, when asked)."""
+    query = select(OwnerUsage).where(col(OwnerUsage.owner_id) == owner_id)
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def _within(
+    used: sa.ColumnElement[int], limit_column: Any, default: int | None, amount: int
+) -> sa.ColumnElement[bool]:
+    """used + amount fits under the owner's limit, or the default when the owner has none."""
+    limit = col(limit_column) if default is None else sa.func.coalesce(limit_column, default)
+    return sa.or_(limit.is_(None), used + amount <= limit)
+
+
+def reserve(
+    session: Session,
+    owner_id: uuid.UUID,
+    size: int,
+    *,
+    default_bytes: int | None,
+    default_files: int | None,
+) -> bool:
+    """Reserve `size` bytes and one file if both fit under the limits; False when they do not.
+
+    The check is the UPDATE's own WHERE clause: PostgreSQL re-evaluates it on the row as the
+    previous writer committed it, so concurrent reservations can never overshoot together.
+    """
+    usage = OwnerUsage
+    query = (
+        sa.update(usage)
+        .where(
+            col(usage.owner_id) == owner_id,
+            _within(
+                col(usage.bytes_used) + col(usage.bytes_reserved),
+                col(usage.bytes_limit),
+                default_bytes,
+                size,
+            ),
+            _within(
+                col(usage.files_used) + col(usage.files_reserved),
+                col(usage.files_limit),
+                default_files,
+                1,
+            ),
+        )
+        .values(
+            bytes_reserved=col(usage.bytes_reserved) + size,
+            files_reserved=col(usage.files_reserved) + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(session.execute(query), "rowcount", 0) == 1)
+
+
+def shift(
+    session: Session, owner_id: uuid.UUID, size: int, *, from_status: str, to_status: str
+) -> None:
+    """Move one file of `size` bytes between counters as its status changes."""
+    values: dict[str, sa.ColumnElement[int]] = {}
+    if from_status in _COUNTED:
+        bytes_name, files_name = _COUNTED[from_status]
+        values[bytes_name] = _less(getattr(OwnerUsage, bytes_name), size)
+        values[files_name] = _less(getattr(OwnerUsage, files_name), 1)
+    if to_status in _COUNTED:
+        bytes_name, files_name = _COUNTED[to_status]
+        values[bytes_name] = values.get(bytes_name, getattr(OwnerUsage, bytes_name)) + size
+        values[files_name] = values.get(files_name, getattr(OwnerUsage, files_name)) + 1
+    if not values:
+        return
+    session.execute(
+        sa.update(OwnerUsage)
+        .where(col(OwnerUsage.owner_id) == owner_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _less(counter: Any, amount: int) -> sa.ColumnElement[int]:
+    """counter - amount, never below zero: counters a hand-edited row made drift must not stop
+    files from being released (reconcile reports and repairs the drift)."""
+    return sa.case((col(counter) < amount, 0), else_=col(counter) - amount)
+
+
+def set_limits(
+    session: Session,
+    owner_id: uuid.UUID,
+    *,
+    bytes_limit: int | None,
+    files_limit: int | None,
+    clear_bytes: bool = False,
+    clear_files: bool = False,
+) -> None:
+    """Override the owner's limits: a given value replaces the override, `clear_*` removes it."""
+    ensure(session, owner_id)
+    values: dict[str, int | None] = {}
+    if bytes_limit is not None or clear_bytes:
+        values["bytes_limit"] = bytes_limit
+    if files_limit is not None or clear_files:
+        values["files_limit"] = files_limit
+    if values:
+        session.execute(
+            sa.update(OwnerUsage)
+            .where(col(OwnerUsage.owner_id) == owner_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def count_files(session: Session, owner_id: uuid.UUID) -> Counts:
+    """What the owner's files hold now, summed from the files table (for reconcile)."""
+    size = col(File.size)
+    status = col(File.status)
+    row = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(sa.case((status == "ready", size))), 0),
+            sa.func.count(sa.case((status == "ready", 1))),
+            sa.func.coalesce(sa.func.sum(sa.case((status == "pending", size))), 0),
+            sa.func.count(sa.case((status == "pending", 1))),
+        ).where(col(File.owner_id) == owner_id)
+    ).one()
+    return Counts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def owner_ids(session: Session) -> list[uuid.UUID]:
+    """Every owner, whether they have counters yet or not."""
+    return list(session.exec(select(Owner.id).order_by(col(Owner.id))).all())
+
+
+def counts_of(usage: OwnerUsage) -> Counts:
+    """The counters of a usage row."""
+    return Counts(usage.bytes_used, usage.files_used, usage.bytes_reserved, usage.files_reserved)
+
+
+def overwrite(session: Session, owner_id: uuid.UUID, counts: Counts) -> None:
+    """Set the counters to these figures (reconcile --fix)."""
+    session.execute(
+        sa.update(OwnerUsage)
+        .where(col(OwnerUsage.owner_id) == owner_id)
+        .values(
+            bytes_used=counts.bytes_used,
+            files_used=counts.files_used,
+            bytes_reserved=counts.bytes_reserved,
+            files_reserved=counts.files_reserved,
+        )
+        .execution_options(synchronize_session=False)
+    )
