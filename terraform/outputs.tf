@@ -65,3 +65,8 @@ output "connection_budget" {
     app_connections_at_most = local.db_app_connections_at_most
   }
 }
+
+output "app_log_group_name" {
+  description = "CloudWatch Logs group of the app's log lines, one stream per instance id."
+  value       = aws_cloudwatch_log_group.app.name
+}

@@ -109,7 +109,7 @@ variable "alarm_5xx_per_5_minutes" {
 
 variable "app_egress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks the instances may reach on port 443 besides S3, the database and the interface endpoints: during first boot PyPI (or your package mirror), the git host and the RDS CA bundle; at run time the identity provider's keys (OIDC) and, without vpc_interface_endpoints, SSM and Secrets Manager. Narrow it to a package mirror or HTTPS proxy you run, if you have one."
+  description = "CIDR blocks the instances may reach on port 443 besides S3, the database and the interface endpoints: during first boot PyPI (or your package mirror), the git host and the RDS CA bundle; at run time the identity provider's keys (OIDC) and, without vpc_interface_endpoints, SSM, Secrets Manager and CloudWatch Logs. Narrow it to a package mirror or HTTPS proxy you run, if you have one."
   default     = ["0.0.0.0/0"]
 
   validation {
@@ -120,7 +120,7 @@ variable "app_egress_cidrs" {
 
 variable "vpc_interface_endpoints" {
   type        = bool
-  description = "Reach SSM (Session Manager) and Secrets Manager (the database bootstrap) through VPC interface endpoints in the private subnets instead of the internet, so app_egress_cidrs can be narrowed. About $7 per endpoint and zone a month (4 endpoints, 2 zones)."
+  description = "Reach SSM (Session Manager), Secrets Manager (the database bootstrap) and CloudWatch Logs (the app's logs) through VPC interface endpoints in the private subnets instead of the internet, so app_egress_cidrs can be narrowed. About $7 per endpoint and zone a month (5 endpoints, 2 zones)."
   default     = false
 }
 
@@ -665,7 +665,7 @@ variable "cloudtrail_data_events" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Retention of the CloudWatch log groups (VPC flow logs, PostgreSQL logs) and of the log bucket's objects (access logs, CloudTrail), in days."
+  description = "Retention of the CloudWatch log groups (the app's logs, VPC flow logs, PostgreSQL logs) and of the log bucket's objects (access logs, CloudTrail), in days."
   default     = 365
 
   validation {

@@ -26,6 +26,15 @@ run "plan" {
     condition     = length(aws_lb_target_group_attachment.single) == 1 && length(aws_vpc_security_group_ingress_rule.app_direct) == 0
     error_message = "the single instance is reached through the HTTPS load balancer only"
   }
+
+  assert {
+    condition = (
+      jsondecode(local.cloudwatch_agent_config).logs.logs_collected.files.collect_list[0].file_path == "/var/log/stowage/app.log"
+      && jsondecode(local.cloudwatch_agent_config).logs.logs_collected.files.collect_list[0].log_group_name == "/stowage/stowage-test/app"
+      && aws_cloudwatch_log_group.app.retention_in_days == 365
+    )
+    error_message = "the CloudWatch agent ships the app's log file to the app's log group, kept for log_retention_days"
+  }
 }
 
 run "apply" {
