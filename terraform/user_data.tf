@@ -4,7 +4,9 @@
 # cloud-config is generated with yamlencode so that no file content can break its indentation.
 
 locals {
-  app_environment_file = join("", [for key, value in local.app_environment : "${key}=${value}\n"])
+  app_environment_file = join("", [
+    for key, value in merge(local.app_environment, local.app_metrics_environment) : "${key}=${value}\n"
+  ])
 
   # The lock is too large for user data (16 KiB), so it travels through the files bucket, addressed by its hash.
   requirements_lock_path   = "${path.module}/requirements.lock"

@@ -439,13 +439,33 @@ variable "app_environment" {
     error_message = "app_environment values must not contain line breaks."
   }
 
-  # The deployment owns how the app reaches its database and bucket.
+  # The deployment owns how the app reaches its database and bucket, and metrics (whose token is a secret and must not
+  # land in the app_environment output).
   validation {
     condition = length(setintersection(keys(var.app_environment), [
       "DATABASE_URL", "DATABASE_IAM_AUTH", "DATABASE_PASSWORD_SECRET_ARN", "S3_BUCKET", "S3_ENDPOINT_URL", "AWS_REGION",
       "WEB_CONCURRENCY", "WORKER_THREADS", "DATABASE_POOL_SIZE", "S3_MAX_CONCURRENT_CALLS",
+      "METRICS_ENABLED", "METRICS_TOKEN",
     ])) == 0
-    error_message = "app_environment must not override how the app reaches its database and bucket (DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL, AWS_REGION) or the connection budget (WEB_CONCURRENCY, WORKER_THREADS, DATABASE_POOL_SIZE, S3_MAX_CONCURRENT_CALLS)."
+    error_message = "app_environment must not override how the app reaches its database and bucket (DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL, AWS_REGION), the connection budget (WEB_CONCURRENCY, WORKER_THREADS, DATABASE_POOL_SIZE, S3_MAX_CONCURRENT_CALLS) or metrics (METRICS_ENABLED, METRICS_TOKEN: set metrics_token)."
+  }
+}
+
+variable "metrics_token" {
+  type        = string
+  description = "Turns on the app's Prometheus metrics (METRICS_ENABLED) at /metrics, answered only to requests with Authorization: Bearer <this token>. 16 characters or more; null (the default) leaves metrics off. The load balancer never forwards /metrics; scrape the instances from inside the VPC."
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.metrics_token == null || length(coalesce(var.metrics_token, "x")) >= 16
+    error_message = "metrics_token must be at least 16 characters."
+  }
+
+  # One line in a systemd environment file, and an HTTP header value: no whitespace.
+  validation {
+    condition     = var.metrics_token == null || !can(regex("\\s", coalesce(var.metrics_token, "x")))
+    error_message = "metrics_token must not contain whitespace."
   }
 }
 
