@@ -1,7 +1,7 @@
 # The role the API instances run as. Its own policy is least privilege: the object actions the app uses under the key
-# prefix, listing restricted to that prefix, IAM login as the app's database user, the boot's dependency lock, and,
-# only during the bootstrap window after the database is created, the master secret the first boot needs to create
-# that user. Session Manager access comes from AWS's SSM core managed policy.
+# prefix, listing restricted to that prefix, IAM login as the app's database user, the boot's dependency lock, log
+# streams in the app's log group and, only during the bootstrap window after the database is created, the master
+# secret the first boot needs to create that user. Session Manager access comes from AWS's SSM core managed policy.
 
 data "aws_iam_policy_document" "app_assume" {
   statement {
@@ -89,6 +89,14 @@ data "aws_iam_policy_document" "app" {
     sid       = "ReadDeployArtifacts"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.this.arn}/${local.deploy_key_prefix}*"]
+  }
+
+  # The CloudWatch agent ships the API's log file to the app's log group (app_logs.tf), one stream per instance. The
+  # group itself, and its retention, belong to Terraform.
+  statement {
+    sid       = "WriteAppLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = [aws_cloudwatch_log_group.app.arn, "${aws_cloudwatch_log_group.app.arn}:*"]
   }
 
   dynamic "statement" {

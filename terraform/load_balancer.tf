@@ -68,6 +68,31 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# /metrics is for a scraper inside the VPC, never for the internet: the load balancer answers 404 itself, whether or not
+# the app serves metrics (metrics_token), so the path stays closed even if the token leaks.
+resource "aws_lb_listener_rule" "metrics_not_public" {
+  count = local.lb_enabled ? 1 : 0
+
+  listener_arn = aws_lb_listener.https[0].arn
+  priority     = 1
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
+  }
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "404"
+      message_body = "Not Found"
+    }
+  }
+}
+
 resource "aws_lb_listener" "http" {
   count = local.lb_enabled ? 1 : 0
 

@@ -58,4 +58,12 @@ locals {
     length(var.allowed_content_types) > 0 ? { ALLOWED_CONTENT_TYPES = join(",", var.allowed_content_types) } : {},
     var.app_environment,
   )
+
+  # Metrics are on exactly when a token protects them. The token is a secret: it stays out of app_environment (and its
+  # output) and joins only the environment file.
+  metrics_enabled = nonsensitive(var.metrics_token != null)
+  app_metrics_environment = local.metrics_enabled ? {
+    METRICS_ENABLED = "true"
+    METRICS_TOKEN   = var.metrics_token
+  } : {}
 }

@@ -113,10 +113,10 @@ resource "aws_vpc_endpoint" "s3" {
   tags = { Name = "${var.name}-s3" }
 }
 
-# Optional interface endpoints for the AWS APIs the instances call besides S3: SSM's three (Session Manager) and Secrets
-# Manager (the database bootstrap). RDS IAM tokens are signed locally and need no endpoint.
+# Optional interface endpoints for the AWS APIs the instances call besides S3: SSM's three (Session Manager), Secrets
+# Manager (the database bootstrap) and CloudWatch Logs (the CloudWatch agent). RDS IAM tokens are signed locally and need no endpoint.
 locals {
-  interface_endpoint_services = var.vpc_interface_endpoints ? toset(["ssm", "ssmmessages", "ec2messages", "secretsmanager"]) : toset([])
+  interface_endpoint_services = var.vpc_interface_endpoints ? toset(["ssm", "ssmmessages", "ec2messages", "secretsmanager", "logs"]) : toset([])
 }
 
 resource "aws_vpc_endpoint" "interface" {

@@ -43,7 +43,7 @@ output "app_role_arn" {
 }
 
 output "app_environment" {
-  description = "The environment the app runs with (/etc/stowage/stowage.env on each instance); it holds no secrets."
+  description = "The environment the app runs with (/etc/stowage/stowage.env on each instance, which adds METRICS_ENABLED and METRICS_TOKEN when metrics_token is set); it holds no secrets."
   value       = local.app_environment
 }
 
@@ -64,4 +64,14 @@ output "connection_budget" {
     s3_max_concurrent_calls = local.s3_max_concurrent_calls
     app_connections_at_most = local.db_app_connections_at_most
   }
+}
+
+output "app_log_group_name" {
+  description = "CloudWatch Logs group of the app's log lines, one stream per instance id."
+  value       = aws_cloudwatch_log_group.app.name
+}
+
+output "app_security_group_id" {
+  description = "Security group of the API instances: admit a Prometheus scraper's group to app_port here to read /metrics."
+  value       = aws_security_group.app.id
 }

@@ -4,27 +4,32 @@
 # cloud-config is generated with yamlencode so that no file content can break its indentation.
 
 locals {
-  app_environment_file = join("", [for key, value in local.app_environment : "${key}=${value}\n"])
+  app_environment_file = join("", [
+    for key, value in merge(local.app_environment, local.app_metrics_environment) : "${key}=${value}\n"
+  ])
 
   # The lock is too large for user data (16 KiB), so it travels through the files bucket, addressed by its hash.
   requirements_lock_path   = "${path.module}/requirements.lock"
   requirements_lock_sha256 = filesha256(local.requirements_lock_path)
   deploy_key_prefix        = "deploy/"
 
+  cloudwatch_agent_config_path = "/etc/stowage/cloudwatch-agent.json"
+
   install_script = templatefile("${path.module}/templates/install.sh.tftpl", {
-    packages                 = join(" ", concat(["python3.11", "python3.11-pip"], var.app_release_url == null ? ["git"] : []))
-    requirements_lock_s3_uri = "s3://${aws_s3_bucket.this.bucket}/${aws_s3_object.requirements_lock.key}"
-    requirements_lock_sha256 = local.requirements_lock_sha256
-    app_pip_requirement      = local.app_pip_requirement
-    pip_index_option         = var.pip_index_url != null ? "--index-url '${var.pip_index_url}'" : ""
-    rds_ca_bundle_url        = "https://truststore.pki.rds.amazonaws.com/${var.region}/${var.region}-bundle.pem"
-    rds_ca_bundle_path       = local.rds_ca_bundle_path
-    region                   = var.region
-    db_host                  = aws_db_instance.this.address
-    db_port                  = aws_db_instance.this.port
-    db_name                  = var.db_name
-    db_app_username          = var.db_app_username
-    db_master_secret         = aws_db_instance.this.master_user_secret[0].secret_arn
+    packages                     = join(" ", concat(["python3.11", "python3.11-pip", "amazon-cloudwatch-agent", "logrotate"], var.app_release_url == null ? ["git"] : []))
+    requirements_lock_s3_uri     = "s3://${aws_s3_bucket.this.bucket}/${aws_s3_object.requirements_lock.key}"
+    requirements_lock_sha256     = local.requirements_lock_sha256
+    app_pip_requirement          = local.app_pip_requirement
+    pip_index_option             = var.pip_index_url != null ? "--index-url '${var.pip_index_url}'" : ""
+    rds_ca_bundle_url            = "https://truststore.pki.rds.amazonaws.com/${var.region}/${var.region}-bundle.pem"
+    rds_ca_bundle_path           = local.rds_ca_bundle_path
+    region                       = var.region
+    db_host                      = aws_db_instance.this.address
+    db_port                      = aws_db_instance.this.port
+    db_name                      = var.db_name
+    db_app_username              = var.db_app_username
+    db_master_secret             = aws_db_instance.this.master_user_secret[0].secret_arn
+    cloudwatch_agent_config_path = local.cloudwatch_agent_config_path
   })
 
   units = ["stowage-install.service", "stowage.service", "stowage-liveness.service", "stowage-liveness.timer"]
@@ -41,6 +46,16 @@ locals {
           path        = "/opt/stowage/bootstrap_db.py"
           permissions = "0644"
           content     = file("${path.module}/templates/bootstrap_db.py")
+        },
+        {
+          path        = local.cloudwatch_agent_config_path
+          permissions = "0644"
+          content     = local.cloudwatch_agent_config
+        },
+        {
+          path        = "/etc/logrotate.d/stowage"
+          permissions = "0644"
+          content     = file("${path.module}/templates/logrotate-stowage")
         },
         {
           path        = "/usr/local/sbin/stowage-install"

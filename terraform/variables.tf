@@ -109,7 +109,7 @@ variable "alarm_5xx_per_5_minutes" {
 
 variable "app_egress_cidrs" {
   type        = list(string)
-  description = "CIDR blocks the instances may reach on port 443 besides S3, the database and the interface endpoints: during first boot PyPI (or your package mirror), the git host and the RDS CA bundle; at run time the identity provider's keys (OIDC) and, without vpc_interface_endpoints, SSM and Secrets Manager. Narrow it to a package mirror or HTTPS proxy you run, if you have one."
+  description = "CIDR blocks the instances may reach on port 443 besides S3, the database and the interface endpoints: during first boot PyPI (or your package mirror), the git host and the RDS CA bundle; at run time the identity provider's keys (OIDC) and, without vpc_interface_endpoints, SSM, Secrets Manager and CloudWatch Logs. Narrow it to a package mirror or HTTPS proxy you run, if you have one."
   default     = ["0.0.0.0/0"]
 
   validation {
@@ -120,7 +120,7 @@ variable "app_egress_cidrs" {
 
 variable "vpc_interface_endpoints" {
   type        = bool
-  description = "Reach SSM (Session Manager) and Secrets Manager (the database bootstrap) through VPC interface endpoints in the private subnets instead of the internet, so app_egress_cidrs can be narrowed. About $7 per endpoint and zone a month (4 endpoints, 2 zones)."
+  description = "Reach SSM (Session Manager), Secrets Manager (the database bootstrap) and CloudWatch Logs (the app's logs) through VPC interface endpoints in the private subnets instead of the internet, so app_egress_cidrs can be narrowed. About $7 per endpoint and zone a month (5 endpoints, 2 zones)."
   default     = false
 }
 
@@ -439,13 +439,33 @@ variable "app_environment" {
     error_message = "app_environment values must not contain line breaks."
   }
 
-  # The deployment owns how the app reaches its database and bucket.
+  # The deployment owns how the app reaches its database and bucket, and metrics (whose token is a secret and must not
+  # land in the app_environment output).
   validation {
     condition = length(setintersection(keys(var.app_environment), [
       "DATABASE_URL", "DATABASE_IAM_AUTH", "DATABASE_PASSWORD_SECRET_ARN", "S3_BUCKET", "S3_ENDPOINT_URL", "AWS_REGION",
       "WEB_CONCURRENCY", "WORKER_THREADS", "DATABASE_POOL_SIZE", "S3_MAX_CONCURRENT_CALLS",
+      "METRICS_ENABLED", "METRICS_TOKEN",
     ])) == 0
-    error_message = "app_environment must not override how the app reaches its database and bucket (DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL, AWS_REGION) or the connection budget (WEB_CONCURRENCY, WORKER_THREADS, DATABASE_POOL_SIZE, S3_MAX_CONCURRENT_CALLS)."
+    error_message = "app_environment must not override how the app reaches its database and bucket (DATABASE_URL, DATABASE_IAM_AUTH, DATABASE_PASSWORD_SECRET_ARN, S3_BUCKET, S3_ENDPOINT_URL, AWS_REGION), the connection budget (WEB_CONCURRENCY, WORKER_THREADS, DATABASE_POOL_SIZE, S3_MAX_CONCURRENT_CALLS) or metrics (METRICS_ENABLED, METRICS_TOKEN: set metrics_token)."
+  }
+}
+
+variable "metrics_token" {
+  type        = string
+  description = "Turns on the app's Prometheus metrics (METRICS_ENABLED) at /metrics, answered only to requests with Authorization: Bearer <this token>. 16 characters or more; null (the default) leaves metrics off. The load balancer never forwards /metrics; scrape the instances from inside the VPC."
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.metrics_token == null || length(coalesce(var.metrics_token, "x")) >= 16
+    error_message = "metrics_token must be at least 16 characters."
+  }
+
+  # One line in a systemd environment file, and an HTTP header value: no whitespace.
+  validation {
+    condition     = var.metrics_token == null || !can(regex("\\s", coalesce(var.metrics_token, "x")))
+    error_message = "metrics_token must not contain whitespace."
   }
 }
 
@@ -665,7 +685,7 @@ variable "cloudtrail_data_events" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Retention of the CloudWatch log groups (VPC flow logs, PostgreSQL logs) and of the log bucket's objects (access logs, CloudTrail), in days."
+  description = "Retention of the CloudWatch log groups (the app's logs, VPC flow logs, PostgreSQL logs) and of the log bucket's objects (access logs, CloudTrail), in days."
   default     = 365
 
   validation {

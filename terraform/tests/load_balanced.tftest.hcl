@@ -57,7 +57,7 @@ run "interface_endpoints_and_narrow_egress" {
   }
 
   assert {
-    condition     = length(aws_vpc_endpoint.interface) == 4 && keys(aws_vpc_security_group_egress_rule.app_https) == ["10.20.50.0/28"]
+    condition     = length(aws_vpc_endpoint.interface) == 5 && keys(aws_vpc_security_group_egress_rule.app_https) == ["10.20.50.0/28"]
     error_message = "with interface endpoints, general HTTPS egress narrows to the mirror's addresses"
   }
 }

@@ -26,6 +26,39 @@ run "plan" {
     condition     = length(aws_lb_target_group_attachment.single) == 1 && length(aws_vpc_security_group_ingress_rule.app_direct) == 0
     error_message = "the single instance is reached through the HTTPS load balancer only"
   }
+
+  assert {
+    condition = (
+      jsondecode(local.cloudwatch_agent_config).logs.logs_collected.files.collect_list[0].file_path == "/var/log/stowage/app.log"
+      && jsondecode(local.cloudwatch_agent_config).logs.logs_collected.files.collect_list[0].log_group_name == "/stowage/stowage-test/app"
+      && aws_cloudwatch_log_group.app.retention_in_days == 365
+    )
+    error_message = "the CloudWatch agent ships the app's log file to the app's log group, kept for log_retention_days"
+  }
+
+  assert {
+    condition     = length(local.app_metrics_environment) == 0 && length(aws_lb_listener_rule.metrics_not_public) == 1
+    error_message = "metrics are off without metrics_token, and the load balancer keeps /metrics closed all the same"
+  }
+}
+
+run "metrics_with_a_token" {
+  command = plan
+
+  variables {
+    #checkov:skip=CKV_SECRET_6:A made-up token for a plan against the mocked provider; it protects nothing.
+    metrics_token = "mock-metrics-token-for-tests"
+  }
+
+  assert {
+    condition     = local.app_metrics_environment["METRICS_ENABLED"] == "true" && local.app_metrics_environment["METRICS_TOKEN"] == "mock-metrics-token-for-tests"
+    error_message = "metrics_token turns metrics on and protects them with the token"
+  }
+
+  assert {
+    condition     = !contains(keys(local.app_environment), "METRICS_TOKEN")
+    error_message = "the token stays out of the app_environment output"
+  }
 }
 
 run "apply" {

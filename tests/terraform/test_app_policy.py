@@ -8,6 +8,7 @@ from terraform_config import Terraform, references, statements
 BUCKET = "${aws_s3_bucket.this.arn}"
 KEY_PREFIX = "${var.s3_key_prefix}"
 DEPLOY = "${local.deploy_key_prefix}"
+APP_LOG_GROUP = "${aws_cloudwatch_log_group.app.arn}"
 
 # Multipart uploads need no more: CreateMultipartUpload, UploadPart (presigned) and
 # CompleteMultipartUpload are s3:PutObject; ListParts is s3:ListMultipartUploadParts.
@@ -46,8 +47,13 @@ def test_app_policy_has_no_wildcard_resources(app_statements: list[dict[str, Any
         assert "not_resources" not in statement
         for resource in statement["resources"]:
             assert resource.startswith("${"), f"resource should be a reference, not {resource!r}"
-            # The one '*' allowed is "any key under a prefix": the app's, or the deploy artefacts'.
-            without_prefixes = resource.replace(f"{KEY_PREFIX}*", "").replace(f"{DEPLOY}*", "")
+            # The '*' allowed: "any key under a prefix" (the app's, or the deploy artefacts') and
+            # "any stream of the app's log group".
+            without_prefixes = (
+                resource.replace(f"{KEY_PREFIX}*", "")
+                .replace(f"{DEPLOY}*", "")
+                .replace(f"{APP_LOG_GROUP}:*", "")
+            )
             assert without_prefixes.count("*") == 0, resource
 
 
@@ -156,3 +162,16 @@ def test_app_role_can_only_be_assumed_by_ec2(terraform: Terraform) -> None:
     (statement,) = statements(terraform.policy_document(role["assume_role_policy"]))
     assert statement["actions"] == ["sts:AssumeRole"]
     assert statement["principals"] == [{"type": "Service", "identifiers": ["ec2.amazonaws.com"]}]
+
+
+def test_logs_may_only_be_written_to_the_apps_log_group(
+    app_statements: list[dict[str, Any]],
+) -> None:
+    (statement,) = [s for s in app_statements if any(a.startswith("logs:") for a in s["actions"])]
+    assert set(statement["actions"]) == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+    }
+    assert set(statement["resources"]) == {APP_LOG_GROUP, f"{APP_LOG_GROUP}:*"}
+    assert "condition" not in statement

@@ -71,6 +71,26 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
     assert plan_errors(variables_module, overrides) == []
 
 
+def test_a_metrics_token_of_16_characters_passes(variables_module: TerraformCommand) -> None:
+    assert plan_errors(variables_module, {"metrics_token": "0123456789abcdef"}) == []
+
+
+@pytest.mark.parametrize(
+    "token", ["a" * 15, "a" * 16 + " " + "b" * 16, "a" * 32 + "\nDATABASE_URL=x"]
+)
+def test_short_or_multi_word_metrics_tokens_are_refused(
+    variables_module: TerraformCommand, token: str
+) -> None:
+    # A sensitive variable's diagnostics do not name it in their snippet; the message does.
+    errors = plan_errors(variables_module, {"metrics_token": token})
+    assert errors
+    assert all(
+        error["summary"] == "Invalid value for variable"
+        and error["detail"].startswith("metrics_token must")
+        for error in errors
+    ), errors
+
+
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [
@@ -117,6 +137,8 @@ def test_load_balanced_example_passes_every_validation(variables_module: Terrafo
         ),
         ({"web_concurrency": 64, "db_max_connections": 100}, "db_max_connections"),
         ({"db_bootstrap_window_minutes": 5}, "db_bootstrap_window_minutes"),
+        ({"app_environment": {"METRICS_TOKEN": "a" * 32}}, "app_environment"),
+        ({"app_environment": {"METRICS_ENABLED": "true"}}, "app_environment"),
     ],
 )
 def test_unsafe_or_inconsistent_settings_are_refused(

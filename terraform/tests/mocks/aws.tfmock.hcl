@@ -92,6 +92,12 @@ mock_resource "aws_lb_target_group" {
   }
 }
 
+mock_resource "aws_lb_listener" {
+  defaults = {
+    arn = "arn:aws:elasticloadbalancing:eu-central-1:111122223333:listener/app/stwg-mock/0123456789abcdef/0123456789abcdef"
+  }
+}
+
 mock_resource "aws_launch_template" {
   defaults = {
     id             = "lt-0123456789abcdef0"
