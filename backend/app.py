@@ -40,6 +40,7 @@ from backend.http.web import web_client
 from backend.resources import Resources
 from backend.schedule import Periodic
 from backend.settings import ConfigError, Settings, load_settings
+from backend.tracing import Tracing
 
 # The domain services handlers receive as typed dependencies, each built from the resources.
 SERVICES: dict[str, Callable[[Resources], object]] = {
@@ -78,7 +79,11 @@ def _sweep_schedule(resources: Resources) -> Periodic | None:
     return periodic
 
 
-def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    resources: Resources | None = None,
+    tracing: Tracing | None = None,
+) -> Litestar:
     """Build the app. Settings come from the environment when none are given.
 
     `resources` lets tests hand in ready-made ones; otherwise they are created at startup
@@ -92,6 +97,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         # Settings from the environment: this is a real server (uvicorn's factory or `serve`),
         # not a test, so its logs go out in the configured format.
         logs.configure(settings.observability, settings.server.log_level)
+    if tracing is None and settings.observability.otlp_endpoint is not None:
+        tracing = Tracing()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -110,12 +117,16 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
                 "Handler calls waiting for one of the WORKER_THREADS (above 0: all are busy)",
                 workers._work_queue.qsize,  # the executor's own queue: no public accessor
             )
+        if tracing is not None:
+            tracing.instrument(made.engine)
         sweeping = _sweep_schedule(made)
         try:
             yield
         finally:
             if sweeping is not None:
                 sweeping.stop()
+            if tracing is not None:
+                tracing.close()
             app.state.rate_limiter.close()
             if resources is None:
                 made.close()
@@ -166,4 +177,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.asgi_handler = RateLimitHeaders(app.asgi_handler)
     # Outermost, so preflights and refusals get a request id and an access line too.
     app.asgi_handler = RequestTracking(app.asgi_handler, lambda: app.state.get("metrics"))
+    if tracing is not None:
+        app.asgi_handler = tracing.asgi(app.asgi_handler)
     return app

@@ -400,6 +400,14 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = msgspec.field(default=None, name="METRICS_TOKEN")
 
+    otlp_endpoint: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="OpenTelemetry collector (OTLP over HTTP) that receives traces of "
+            "requests, S3 calls and statements; unset: no tracing"
+        ),
+    ] = msgspec.field(default=None, name="OTEL_EXPORTER_OTLP_ENDPOINT")
+
     def __post_init__(self) -> None:
         """A known format; a token that is a real secret, not the example's placeholder."""
         if self.log_format not in {"auto", "json", "text"}:
@@ -409,6 +417,11 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError("METRICS_TOKEN", "is an example placeholder; set a real secret")
             if len(self.metrics_token) < 16:
                 raise ConfigError("METRICS_TOKEN", "must be at least 16 characters")
+        if self.otlp_endpoint is not None and urlsplit(self.otlp_endpoint).scheme not in {
+            "http",
+            "https",
+        }:
+            raise ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT", "must be an http:// or https:// URL")
 
 
 # Optional numbers: the bound goes on the number, the description on the optional field.

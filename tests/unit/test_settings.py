@@ -120,6 +120,7 @@ def test_missing_required_variable_is_named(variable: str, value: str | None) ->
         ("METRICS_ENABLED", "maybe"),
         ("METRICS_TOKEN", "change-me"),
         ("METRICS_TOKEN", "short"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
     ],
 )
 def test_malformed_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
@@ -256,6 +257,7 @@ def test_settings_documented_without_a_default_are_unset() -> None:
         "OIDC_AUDIENCE",
         "OIDC_JWKS_URL",
         "METRICS_TOKEN",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
         "QUOTA_BYTES",
         "QUOTA_FILES",
         "RATE_LIMIT_UPLOADS_PER_MINUTE",
