@@ -181,6 +181,9 @@ def run(config: DevConfig, *, reload: bool) -> None:
             reload=reload,
             reload_dirs=[str(Path(__file__).resolve().parents[1])] if reload else None,
             log_level="info",
+            # asyncio's loop runs the SIGHUP handler above; uvloop's loop leaves it pending,
+            # so a closed terminal would not stop the stack. Speed does not matter here.
+            loop="asyncio",
         )
     finally:
         print("==> stopping SeaweedFS", flush=True)
