@@ -96,6 +96,9 @@ class UploadService:
         self.storage = storage
         self.settings = settings
         self.events = events
+        # The services this one hands work to, made once rather than per call.
+        self.files = FileService(engine, storage, settings)
+        self.multipart = MultipartService(engine, storage, settings)
 
     def request_upload(
         self,
@@ -143,7 +146,7 @@ class UploadService:
 
     def _discard_duplicate(self, file: File) -> None:
         """Undo an announcement that lost the race for its idempotency key (and its reservation)."""
-        FileService(self.engine, self.storage, self.settings).delete(file.owner_id, file.id)
+        self.files.delete(file.owner_id, file.id)
 
     def _replay(
         self, owner_id: uuid.UUID, key: str, digest: str, method: Literal["POST", "PUT"]
@@ -259,9 +262,9 @@ class UploadService:
     def _start_multipart(
         self, owner_id: uuid.UUID, name: str, kind: str, size: int, sha256: str | None
     ) -> UploadTicket:
-        multipart = MultipartService(self.engine, self.storage, self.settings)
-        file, plan = multipart.start(owner_id, filename=name, content_type=kind, size=size,
-                                     sha256=sha256)  # fmt: skip
+        file, plan = self.multipart.start(
+            owner_id, filename=name, content_type=kind, size=size, sha256=sha256
+        )
         return UploadTicket(
             file=file,
             method="PUT",
@@ -289,9 +292,7 @@ class UploadService:
         plan = plan_of(file)
         composite = None
         if plan is not None:
-            composite = MultipartService(self.engine, self.storage, self.settings).assemble(
-                file, plan
-            )
+            composite = self.multipart.assemble(file, plan)
         facts = self.storage.head(file.object_key)
         if facts is None:
             now = _not_expired(find_file(self.engine, owner_id, file_id))
