@@ -68,6 +68,7 @@ class _QuietStaticFiles(SimpleHTTPRequestHandler):
     extensions_map = {
         ".html": "text/html",
         ".js": "text/javascript",
+        ".mjs": "text/javascript",
         ".css": "text/css",
         ".svg": "image/svg+xml",
     }
@@ -112,16 +113,18 @@ def web_stack(
     settings: Settings,
     seaweedfs: SeaweedFS,
     key: str,
+    site: Path = WEB_FOLDER,
     **configured: Any,
 ) -> Iterator[WebStack]:
     """The API (served for real) allowing the web client's origin, on a bucket that does too.
 
-    Beyond the test database and bucket, the API gets CORS_ALLOW_ORIGINS for the page and
-    whatever else `configured` names, nothing more.
+    The page's origin serves `site`, the web client unless another folder is named. Beyond the
+    test database and bucket, the API gets CORS_ALLOW_ORIGINS for the page and whatever else
+    `configured` names, nothing more.
     """
     with (
-        static_site(WEB_FOLDER) as page_url,
-        static_site(WEB_FOLDER) as foreign_page_url,
+        static_site(site) as page_url,
+        static_site(site) as foreign_page_url,
     ):
         app_settings = replace_settings(
             settings, s3_bucket=WEB_BUCKET, cors_allow_origins=page_url, **configured
