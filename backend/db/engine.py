@@ -130,6 +130,20 @@ def transaction(engine: sa.Engine) -> Iterator[Session]:
         raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
 
 
+@contextmanager
+def core_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """Like `transaction`, on a plain connection: for hot paths that write rows, not objects.
+
+    An ORM session costs about as much CPU again as the statements it runs; a step that only
+    executes prepared statements (an announcement's reservation and INSERT) does without.
+    """
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+        raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
+
+
 def ping(engine: sa.Engine) -> None:
     """Run a trivial query, raising DatabaseUnavailable when the database does not answer."""
     with transaction(engine) as session:

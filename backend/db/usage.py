@@ -7,6 +7,7 @@ owner's row, so concurrent requests queue on that row and the counters stay exac
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -31,13 +32,20 @@ class Counts:
     files_reserved: int
 
 
-def ensure(session: Session, owner_id: uuid.UUID) -> None:
+def ensure(executor: Session | sa.Connection, owner_id: uuid.UUID) -> None:
     """Create the owner's counters (all zero) unless they exist; safe to race."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OwnerUsage)
-    session.execute(
+    bind = executor if isinstance(executor, sa.Connection) else executor.get_bind()
+    insert = (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(OwnerUsage)
+    executor.execute(
         insert.values(owner_id=owner_id).on_conflict_do_nothing(index_elements=["owner_id"])
     )
+
+
+def read(executor: Session | sa.Connection, owner_id: uuid.UUID) -> OwnerUsage | None:
+    """The owner's counters and limits as they are now, in a session or on a plain connection."""
+    table: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    row = executor.execute(sa.select(table).where(table.c.owner_id == owner_id)).first()
+    return None if row is None else OwnerUsage(**row._mapping)
 
 
 def get(session: Session, owner_id: uuid.UUID, *, lock: bool = False) -> OwnerUsage | None:
@@ -48,16 +56,34 @@ def get(session: Session, owner_id: uuid.UUID, *, lock: bool = False) -> OwnerUs
     return session.exec(query.execution_options(populate_existing=True)).first()
 
 
-def _within(
-    used: sa.ColumnElement[int], limit_column: Any, default: int | None, amount: int
-) -> sa.ColumnElement[bool]:
-    """used + amount fits under the owner's limit, or the default when the owner has none."""
-    limit = col(limit_column) if default is None else sa.func.coalesce(limit_column, default)
+def _within(used: Any, limit_column: Any, default: str, amount: Any) -> sa.ColumnElement[bool]:
+    """used + amount fits under the owner's limit, or under the default when the owner has none.
+
+    `default` names a bound parameter: NULL (no default) or a number.
+    """
+    limit = sa.func.coalesce(limit_column, sa.bindparam(default, type_=sa.BigInteger))
     return sa.or_(limit.is_(None), used + amount <= limit)
 
 
+@functools.cache
+def _reserve_statement() -> sa.Update:
+    """The reservation's UPDATE, with every value a bound parameter: built and compiled once."""
+    table: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    row = table.c
+    size = sa.bindparam("size", type_=sa.BigInteger)
+    return (
+        table.update()
+        .where(
+            row.owner_id == sa.bindparam("owner"),
+            _within(row.bytes_used + row.bytes_reserved, row.bytes_limit, "default_bytes", size),
+            _within(row.files_used + row.files_reserved, row.files_limit, "default_files", 1),
+        )
+        .values(bytes_reserved=row.bytes_reserved + size, files_reserved=row.files_reserved + 1)
+    )
+
+
 def reserve(
-    session: Session,
+    executor: Session | sa.Connection,
     owner_id: uuid.UUID,
     size: int,
     *,
@@ -69,31 +95,14 @@ def reserve(
     The check is the UPDATE's own WHERE clause: PostgreSQL re-evaluates it on the row as the
     previous writer committed it, so concurrent reservations can never overshoot together.
     """
-    usage = OwnerUsage
-    query = (
-        sa.update(usage)
-        .where(
-            col(usage.owner_id) == owner_id,
-            _within(
-                col(usage.bytes_used) + col(usage.bytes_reserved),
-                col(usage.bytes_limit),
-                default_bytes,
-                size,
-            ),
-            _within(
-                col(usage.files_used) + col(usage.files_reserved),
-                col(usage.files_limit),
-                default_files,
-                1,
-            ),
-        )
-        .values(
-            bytes_reserved=col(usage.bytes_reserved) + size,
-            files_reserved=col(usage.files_reserved) + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(session.execute(query), "rowcount", 0) == 1)
+    parameters = {
+        "owner": owner_id,
+        "size": size,
+        "default_bytes": default_bytes,
+        "default_files": default_files,
+    }
+    result = executor.execute(_reserve_statement(), parameters)
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def shift(

@@ -68,16 +68,18 @@ def quota_of(owner_id: uuid.UUID, row: OwnerUsage | None, limits: LimitsSettings
     )
 
 
-def reserve(session: Session, owner_id: uuid.UUID, size: int, limits: LimitsSettings) -> None:
+def reserve(
+    executor: Session | sa.Connection, owner_id: uuid.UUID, size: int, limits: LimitsSettings
+) -> None:
     """Reserve room for one file of `size` bytes in the caller's transaction, or QuotaExceeded."""
     defaults = {"default_bytes": limits.quota_bytes, "default_files": limits.quota_files}
-    if usage.reserve(session, owner_id, size, **defaults):
+    if usage.reserve(executor, owner_id, size, **defaults):
         return
     # An owner without counters yet (made before they existed, or just now): give them some.
-    usage.ensure(session, owner_id)
-    if usage.reserve(session, owner_id, size, **defaults):
+    usage.ensure(executor, owner_id)
+    if usage.reserve(executor, owner_id, size, **defaults):
         return
-    quota = quota_of(owner_id, usage.get(session, owner_id), limits)
+    quota = quota_of(owner_id, usage.read(executor, owner_id), limits)
     raise QuotaExceeded(
         _refusal(quota, size), bytes_left=quota.bytes_left, files_left=quota.files_left
     )

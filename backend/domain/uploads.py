@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from backend.db import files as queries
 from backend.db import idempotency
-from backend.db.engine import transaction
+from backend.db.engine import core_transaction, transaction
 from backend.db.tables import File, utcnow
 from backend.domain import quotas
 from backend.domain.content_types import normalize_content_type, require_allowed
@@ -233,10 +233,10 @@ class UploadService:
         )
         # Signed before the row exists, so a signing failure leaves nothing behind.
         ticket = self._signed(file, method)
-        with transaction(self.engine) as session:
+        with core_transaction(self.engine) as connection:
             # The reservation and the row commit together, or neither does.
-            quotas.reserve(session, owner_id, size, self.settings.limits)
-            queries.insert(session, file)
+            quotas.reserve(connection, owner_id, size, self.settings.limits)
+            queries.insert(connection, file)
         self.events.initiated(method)
         return ticket
 
