@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -17,6 +18,24 @@ from backend.db.tables import File, UploadPart
 def get(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | None:
     """The owner's file with this id, or None (another owner's file is None too)."""
     return session.exec(select(File).where(File.id == file_id, File.owner_id == owner_id)).first()
+
+
+@functools.cache
+def _read_statement() -> sa.Select[Any]:
+    """The owner's file by id, on the table: built and compiled once."""
+    table: sa.Table = File.__table__  # type: ignore[attr-defined]
+    return sa.select(table).where(
+        table.c.id == sa.bindparam("file_id"), table.c.owner_id == sa.bindparam("owner")
+    )
+
+
+def read(executor: Session | sa.Connection, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | None:
+    """Like `get`, without the ORM: a File that belongs to no session, for reading only.
+
+    About half the CPU of `get`; never `session.add` what it returns (that would INSERT it).
+    """
+    row = executor.execute(_read_statement(), {"file_id": file_id, "owner": owner_id}).first()
+    return None if row is None else File(**row._mapping)
 
 
 class ListedFile(NamedTuple):
@@ -81,7 +100,7 @@ def page(session: Session, owner_id: uuid.UUID, **criteria: Any) -> list[ListedF
 
 
 def transition(
-    session: Session,
+    executor: Session | sa.Connection,
     owner_id: uuid.UUID,
     file_id: uuid.UUID,
     *,
@@ -94,21 +113,17 @@ def transition(
     The owner's quota counters follow the move in the same transaction (and only when it
     happened), so a file is counted once whichever path decides it.
     """
-    moved = session.execute(
-        sa.update(File)
-        .where(
-            col(File.id) == file_id,
-            col(File.owner_id) == owner_id,
-            col(File.status) == from_status,
-        )
+    table: sa.Table = File.__table__  # type: ignore[attr-defined]
+    moved = executor.execute(
+        table.update()
+        .where(table.c.id == file_id, table.c.owner_id == owner_id, table.c.status == from_status)
         .values(**values)
-        .returning(col(File.size))
-        .execution_options(synchronize_session=False)
+        .returning(table.c.size)
     ).first()
     if moved is None:
         return False
     to_status = str(values.get("status", from_status))
-    usage.shift(session, owner_id, moved[0], from_status=from_status, to_status=to_status)
+    usage.shift(executor, owner_id, moved[0], from_status=from_status, to_status=to_status)
     return True
 
 

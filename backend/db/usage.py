@@ -106,32 +106,34 @@ def reserve(
 
 
 def shift(
-    session: Session, owner_id: uuid.UUID, size: int, *, from_status: str, to_status: str
+    executor: Session | sa.Connection,
+    owner_id: uuid.UUID,
+    size: int,
+    *,
+    from_status: str,
+    to_status: str,
 ) -> None:
     """Move one file of `size` bytes between counters as its status changes."""
+    table: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    counters = table.c
     values: dict[str, sa.ColumnElement[int]] = {}
     if from_status in _COUNTED:
         bytes_name, files_name = _COUNTED[from_status]
-        values[bytes_name] = _less(getattr(OwnerUsage, bytes_name), size)
-        values[files_name] = _less(getattr(OwnerUsage, files_name), 1)
+        values[bytes_name] = _less(getattr(counters, bytes_name), size)
+        values[files_name] = _less(getattr(counters, files_name), 1)
     if to_status in _COUNTED:
         bytes_name, files_name = _COUNTED[to_status]
-        values[bytes_name] = values.get(bytes_name, getattr(OwnerUsage, bytes_name)) + size
-        values[files_name] = values.get(files_name, getattr(OwnerUsage, files_name)) + 1
+        values[bytes_name] = values.get(bytes_name, getattr(counters, bytes_name)) + size
+        values[files_name] = values.get(files_name, getattr(counters, files_name)) + 1
     if not values:
         return
-    session.execute(
-        sa.update(OwnerUsage)
-        .where(col(OwnerUsage.owner_id) == owner_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    executor.execute(table.update().where(table.c.owner_id == owner_id).values(**values))
 
 
 def _less(counter: Any, amount: int) -> sa.ColumnElement[int]:
     """counter - amount, never below zero: counters a hand-edited row made drift must not stop
     files from being released (reconcile reports and repairs the drift)."""
-    return sa.case((col(counter) < amount, 0), else_=col(counter) - amount)
+    return sa.case((counter < amount, 0), else_=counter - amount)
 
 
 def set_limits(

@@ -308,15 +308,15 @@ class UploadService:
                 else " Send the bytes with the upload form first."
             )
             raise ObjectMissing("No object has arrived for this file." + hint)
-        with transaction(self.engine) as session:
+        with core_transaction(self.engine) as connection:
             moved = queries.transition(
-                session,
+                connection,
                 owner_id,
                 file_id,
                 from_status=FileStatus.PENDING,
                 values=_outcome(file, facts, composite),
             )
-            current = queries.get(session, owner_id, file_id)
+            current = queries.read(connection, owner_id, file_id)
         if moved and current is not None:
             self._tell(current)
         if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile
