@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.db import usage
-from backend.db.tables import File, UploadPart
+from backend.db.tables import File, OwnerUsage, UploadPart
 
 
 def get(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | None:
@@ -68,6 +68,44 @@ def insert(executor: Session | sa.Connection, file: File) -> None:
     executor.execute(
         table.insert(), {column.key: getattr(file, column.key) for column in table.columns}
     )
+
+
+@functools.cache
+def _insert_reserving_statement() -> sa.Insert:
+    """WITH reserved AS (the reservation's UPDATE) INSERT the row only if it reserved."""
+    table: sa.Table = File.__table__  # type: ignore[attr-defined]
+    counters: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    reserved = usage.reserve_statement().returning(counters.c.owner_id).cte("reserved")
+    row = sa.select(
+        *(sa.bindparam(f"new_{column.key}", type_=column.type) for column in table.columns)
+    ).where(sa.exists(reserved.select()))
+    return (
+        table.insert()
+        .from_select([c.key for c in table.columns], row)
+        .add_cte(reserved)
+        .returning(table.c.id)
+    )
+
+
+def insert_reserving(
+    connection: sa.Connection,
+    file: File,
+    *,
+    default_bytes: int | None,
+    default_files: int | None,
+) -> bool:
+    """Reserve quota for the file and insert its row in one statement (one round trip), or do
+    neither and answer False: the owner has no counters yet, or no room.
+
+    PostgreSQL only (a data-modifying WITH). The reservation is the same conditional UPDATE as
+    `usage.reserve`, so concurrent announcements cannot overshoot here either.
+    """
+    table: sa.Table = File.__table__  # type: ignore[attr-defined]
+    parameters = usage.reserve_parameters(
+        file.owner_id, file.size, default_bytes=default_bytes, default_files=default_files
+    )
+    parameters.update({f"new_{c.key}": getattr(file, c.key) for c in table.columns})
+    return connection.execute(_insert_reserving_statement(), parameters).first() is not None
 
 
 def page_query(

@@ -66,7 +66,7 @@ def _within(used: Any, limit_column: Any, default: str, amount: Any) -> sa.Colum
 
 
 @functools.cache
-def _reserve_statement() -> sa.Update:
+def reserve_statement() -> sa.Update:
     """The reservation's UPDATE, with every value a bound parameter: built and compiled once."""
     table: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
     row = table.c
@@ -82,6 +82,18 @@ def _reserve_statement() -> sa.Update:
     )
 
 
+def reserve_parameters(
+    owner_id: uuid.UUID, size: int, *, default_bytes: int | None, default_files: int | None
+) -> dict[str, Any]:
+    """The values `reserve_statement` takes."""
+    return {
+        "owner": owner_id,
+        "size": size,
+        "default_bytes": default_bytes,
+        "default_files": default_files,
+    }
+
+
 def reserve(
     executor: Session | sa.Connection,
     owner_id: uuid.UUID,
@@ -95,13 +107,12 @@ def reserve(
     The check is the UPDATE's own WHERE clause: PostgreSQL re-evaluates it on the row as the
     previous writer committed it, so concurrent reservations can never overshoot together.
     """
-    parameters = {
-        "owner": owner_id,
-        "size": size,
-        "default_bytes": default_bytes,
-        "default_files": default_files,
-    }
-    result = executor.execute(_reserve_statement(), parameters)
+    result = executor.execute(
+        reserve_statement(),
+        reserve_parameters(
+            owner_id, size, default_bytes=default_bytes, default_files=default_files
+        ),
+    )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 

@@ -233,10 +233,16 @@ class UploadService:
         )
         # Signed before the row exists, so a signing failure leaves nothing behind.
         ticket = self._signed(file, method)
+        limits = self.settings.limits
         with core_transaction(self.engine) as connection:
-            # The reservation and the row commit together, or neither does.
-            quotas.reserve(connection, owner_id, size, self.settings.limits)
-            queries.insert(connection, file)
+            # The reservation and the row commit together, or neither does. On PostgreSQL one
+            # statement does both when the owner has room; otherwise (no counters yet, no
+            # room, SQLite) two do, and the first says why when there is no room.
+            if connection.dialect.name != "postgresql" or not queries.insert_reserving(
+                connection, file, default_bytes=limits.quota_bytes, default_files=limits.quota_files
+            ):
+                quotas.reserve(connection, owner_id, size, limits)
+                queries.insert(connection, file)
         self.events.initiated(method)
         return ticket
 
