@@ -128,13 +128,15 @@ def page_query(
     return query.order_by(sa.desc(col(File.created_at)), sa.desc(col(File.id))).limit(limit)
 
 
-def page(session: Session, owner_id: uuid.UUID, **criteria: Any) -> list[ListedFile]:
+def page(
+    executor: Session | sa.Connection, owner_id: uuid.UUID, **criteria: Any
+) -> list[ListedFile]:
     """Run `page_query` for just the listed columns: one page of the owner's files.
 
     Plain rows instead of ORM objects: a page of 50 loads in about half the time.
     """
     query = page_query(owner_id, **criteria).with_only_columns(*_LISTED)
-    return [ListedFile._make(row) for row in session.execute(query)]
+    return [ListedFile._make(row) for row in executor.execute(query)]
 
 
 def transition(

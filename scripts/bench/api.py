@@ -14,6 +14,7 @@ seed and load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -45,7 +46,8 @@ BUCKET = "stowage-bench"
 PREFIX = "uploads/"
 RARE_NAME = "needle-report.pdf"
 SERVER_CORE, LOAD_CORE = "0", "1"
-COMPANION_NOTE = "Companion /s3/params: not measured (node and @uppy/companion are not installed)"
+COMPANION = Path(__file__).resolve().parent / "companion"  # its package.json and lock
+COMPANION_BIN = COMPANION / "node_modules" / "@uppy" / "companion" / "bin" / "companion"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Contender:
 
     name: str
     lua: str
-    server: str = "api"  # or "noop"
+    server: str = "api"  # or "noop", "versus", "companion"
 
 
 @dataclass
@@ -95,6 +97,7 @@ class Results:
     """Every sample, by (workers, contender, connections)."""
 
     samples: dict[tuple[int, str, int], list[Sample]] = field(default_factory=dict)
+    companion_missing: str | None = None  # why Companion was not measured
 
     def add(self, key: tuple[int, str, int], sample: Sample) -> None:
         """Record one run."""
@@ -330,6 +333,52 @@ def _versus(source: Path | None, env: dict[str, str], port: int) -> Iterator[Non
         yield
 
 
+def _companion_installed() -> str | None:
+    """Why Companion cannot be measured, or None once it is installed (`npm ci`, pinned)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return "node and npm are not installed"
+    if not COMPANION_BIN.is_file():
+        print("installing @uppy/companion (npm ci, pinned by its lock file)", flush=True)
+        done = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],  # noqa: S607
+            cwd=COMPANION,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode or not COMPANION_BIN.is_file():
+            return (
+                "npm could not install @uppy/companion: "
+                + (done.stderr.strip().splitlines() or ["no error message"])[-1]
+            )
+    return None
+
+
+@contextmanager
+def _companion(s3: SeaweedFS, port: int, tmp: Path) -> Iterator[None]:
+    """Uppy Companion signing S3 POST forms for the same bucket, on SERVER_CORE too."""
+    env = {
+        **os.environ,
+        "NODE_ENV": "production",
+        "COMPANION_PORT": str(port),
+        "COMPANION_DOMAIN": f"127.0.0.1:{port}",
+        "COMPANION_PROTOCOL": "http",
+        "COMPANION_DATADIR": str(tmp),
+        "COMPANION_SECRET": uuid.uuid4().hex,
+        "COMPANION_PREAUTH_SECRET": uuid.uuid4().hex,
+        "COMPANION_UPLOAD_URLS": "http://127.0.0.1/",  # required; /s3/params never uses it
+        "COMPANION_CLIENT_ORIGINS": "true",
+        "COMPANION_AWS_KEY": s3.credentials.access_key,
+        "COMPANION_AWS_SECRET": s3.credentials.secret_key,
+        "COMPANION_AWS_BUCKET": BUCKET,
+        "COMPANION_AWS_REGION": "us-east-1",
+        "COMPANION_AWS_ENDPOINT": s3.endpoint_url,
+        "COMPANION_AWS_FORCE_PATH_STYLE": "true",
+    }
+    with _server(["node", str(COMPANION_BIN)], COMPANION, env, port):
+        yield
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -405,7 +454,11 @@ def _report(results: Results, workers: int, connections: Sequence[int]) -> None:
     print(f"  deep page / page 1 (p50, c1)     {p50('list deep page') / p50('list page 1'):6.2f}x"
           "  (goal 1.2x at most)")  # fmt: skip
     print(f"  rare q search (p50, c1)          {p50('rare q search'):6.1f} ms (goal 50 ms)")
-    print(f"  {COMPANION_NOTE}")
+    if (workers, COMPANION_NAME, many) in results.samples:
+        print(f"  initiate / Companion /s3/params  {initiate / rate(COMPANION_NAME):6.1%}"
+              "  (goal 300%)")  # fmt: skip
+    else:
+        print(f"  Companion /s3/params: not measured ({results.companion_missing})")
     for name in names:
         if name.endswith(VERSUS):
             mine = name.removesuffix(VERSUS)
@@ -414,6 +467,7 @@ def _report(results: Results, workers: int, connections: Sequence[int]) -> None:
 
 
 VERSUS = " (vs)"
+COMPANION_NAME = "companion s3/params"
 
 
 def _contenders(
@@ -479,6 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin = s3.client()
         ensure_bucket(admin, BUCKET, versioning=True)
         api_port, noop_port, versus_port = free_port(), free_port(), free_port()
+        companion_port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -510,11 +565,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else [contender, Contender(contender.name + VERSUS, contender.lua, "versus")]
                 )
             ]
+        results = Results()
+        results.companion_missing = "not in a --quick run" if args.quick else _companion_installed()
+        if results.companion_missing is None:
+            contenders.append(
+                Contender(
+                    COMPANION_NAME,
+                    _lua("GET", "/s3/params?filename=a.txt&type=text/plain", None),
+                    server="companion",
+                )
+            )
         scripts = {}
         for contender in contenders:
-            scripts[contender.name] = Path(tmp) / f"{contender.name.replace(' ', '-')}.lua"
+            scripts[contender.name] = Path(tmp) / (re.sub(r"\W+", "-", contender.name) + ".lua")
             scripts[contender.name].write_text(contender.lua)
-        results = Results()
         connections = (args.connections, 1)
         plan = Plan(rounds, seconds, connections, args.profile)
         for workers in workers_list:
@@ -533,8 +597,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ) as api_pid,
                 _server(noop_command, Path(__file__).parent, api_env, noop_port),
                 _versus(args.versus, {**api_env, "PORT": str(versus_port)}, versus_port),
+                contextlib.nullcontext()
+                if results.companion_missing
+                else _companion(s3, companion_port, Path(tmp)),
             ):
-                ports = {"api": api_port, "noop": noop_port, "versus": versus_port}
+                ports = {
+                    "api": api_port,
+                    "noop": noop_port,
+                    "versus": versus_port,
+                    "companion": companion_port,
+                }
                 for round_number in range(1, rounds + 1):
                     for contender in contenders:
                         url = f"http://127.0.0.1:{ports[contender.server]}"
