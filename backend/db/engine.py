@@ -1,7 +1,8 @@
-"""The engine (with RDS IAM or Secrets Manager passwords) and the one helper that commits.
+"""The engine (with RDS IAM or Secrets Manager passwords) and the helpers that commit.
 
-Services open a short `transaction` per step, never one per request: no connection is held
-while S3 answers.
+Services open a short transaction per step, never one per request: no connection is held
+while S3 answers. `transaction` gives an ORM session; `core_transaction` a plain connection,
+for the hot paths.
 """
 
 from __future__ import annotations
@@ -132,10 +133,12 @@ def transaction(engine: sa.Engine) -> Iterator[Session]:
 
 @contextmanager
 def core_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """Like `transaction`, on a plain connection: for hot paths that write rows, not objects.
+    """Like `transaction`, on a plain connection: for the hot paths, which read and write rows,
+    not ORM objects.
 
     An ORM session costs about as much CPU again as the statements it runs; a step that only
-    executes prepared statements (an announcement's reservation and INSERT) does without.
+    executes statements (an announcement, a file's read, confirm's decision, a listing page)
+    does without.
     """
     try:
         with engine.begin() as connection:

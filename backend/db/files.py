@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.db import usage
-from backend.db.tables import File, OwnerUsage, UploadPart
+from backend.db.tables import File, OwnerUsage, UploadPart, table_of
 
 
 def get(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | None:
@@ -23,7 +23,7 @@ def get(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> File | Non
 @functools.cache
 def _read_statement() -> sa.Select[Any]:
     """The owner's file by id, on the table: built and compiled once."""
-    table: sa.Table = File.__table__  # type: ignore[attr-defined]
+    table = table_of(File)
     return sa.select(table).where(
         table.c.id == sa.bindparam("file_id"), table.c.owner_id == sa.bindparam("owner")
     )
@@ -64,17 +64,19 @@ def insert(executor: Session | sa.Connection, file: File) -> None:
     compiled once, where the ORM's unit of work (or values inlined in the statement) would
     rebuild and re-key it on every call.
     """
-    table: sa.Table = File.__table__  # type: ignore[attr-defined]
-    executor.execute(
-        table.insert(), {column.key: getattr(file, column.key) for column in table.columns}
-    )
+    executor.execute(table_of(File).insert(), _row_values(file))
+
+
+def _row_values(file: File, prefix: str = "") -> dict[str, Any]:
+    """The file's value for every column, by column name (with `prefix`)."""
+    return {prefix + column.key: getattr(file, column.key) for column in table_of(File).columns}
 
 
 @functools.cache
 def _insert_reserving_statement() -> sa.Insert:
     """WITH reserved AS (the reservation's UPDATE) INSERT the row only if it reserved."""
-    table: sa.Table = File.__table__  # type: ignore[attr-defined]
-    counters: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    table = table_of(File)
+    counters = table_of(OwnerUsage)
     reserved = usage.reserve_statement().returning(counters.c.owner_id).cte("reserved")
     row = sa.select(
         *(sa.bindparam(f"new_{column.key}", type_=column.type) for column in table.columns)
@@ -95,16 +97,18 @@ def insert_reserving(
     default_files: int | None,
 ) -> bool:
     """Reserve quota for the file and insert its row in one statement (one round trip), or do
-    neither and answer False: the owner has no counters yet, or no room.
+    neither and answer False: the owner has no counters yet, or no room, or the database is
+    not PostgreSQL (the statement is a data-modifying WITH).
 
-    PostgreSQL only (a data-modifying WITH). The reservation is the same conditional UPDATE as
-    `usage.reserve`, so concurrent announcements cannot overshoot here either.
+    The reservation is the same conditional UPDATE as `usage.reserve`, so concurrent
+    announcements cannot overshoot here either.
     """
-    table: sa.Table = File.__table__  # type: ignore[attr-defined]
+    if connection.dialect.name != "postgresql":
+        return False
     parameters = usage.reserve_parameters(
         file.owner_id, file.size, default_bytes=default_bytes, default_files=default_files
     )
-    parameters.update({f"new_{c.key}": getattr(file, c.key) for c in table.columns})
+    parameters.update(_row_values(file, prefix="new_"))
     return connection.execute(_insert_reserving_statement(), parameters).first() is not None
 
 
@@ -153,7 +157,7 @@ def transition(
     The owner's quota counters follow the move in the same transaction (and only when it
     happened), so a file is counted once whichever path decides it.
     """
-    table: sa.Table = File.__table__  # type: ignore[attr-defined]
+    table = table_of(File)
     moved = executor.execute(
         table.update()
         .where(table.c.id == file_id, table.c.owner_id == owner_id, table.c.status == from_status)

@@ -39,6 +39,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 OBJECT_KEY = sa.String(1024).with_variant(sa.String(1024, collation="C"), "postgresql")
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a table model, for statements that skip the ORM."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from backend.db.tables import File, Owner, OwnerUsage
+from backend.db.tables import File, Owner, OwnerUsage, table_of
 
 # Which counters a file in each status is counted in; other statuses count nothing.
 _COUNTED = {"pending": ("bytes_reserved", "files_reserved"), "ready": ("bytes_used", "files_used")}
@@ -43,7 +43,7 @@ def ensure(executor: Session | sa.Connection, owner_id: uuid.UUID) -> None:
 
 def read(executor: Session | sa.Connection, owner_id: uuid.UUID) -> OwnerUsage | None:
     """The owner's counters and limits as they are now, in a session or on a plain connection."""
-    table: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    table = table_of(OwnerUsage)
     row = executor.execute(sa.select(table).where(table.c.owner_id == owner_id)).first()
     return None if row is None else OwnerUsage(**row._mapping)
 
@@ -68,7 +68,7 @@ def _within(used: Any, limit_column: Any, default: str, amount: Any) -> sa.Colum
 @functools.cache
 def reserve_statement() -> sa.Update:
     """The reservation's UPDATE, with every value a bound parameter: built and compiled once."""
-    table: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    table = table_of(OwnerUsage)
     row = table.c
     size = sa.bindparam("size", type_=sa.BigInteger)
     return (
@@ -125,7 +125,7 @@ def shift(
     to_status: str,
 ) -> None:
     """Move one file of `size` bytes between counters as its status changes."""
-    table: sa.Table = OwnerUsage.__table__  # type: ignore[attr-defined]
+    table = table_of(OwnerUsage)
     counters = table.c
     values: dict[str, sa.ColumnElement[int]] = {}
     if from_status in _COUNTED:

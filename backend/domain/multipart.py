@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from backend import storage_multipart as s3parts
 from backend.db import parts as part_queries
-from backend.db.engine import transaction
+from backend.db.engine import core_transaction, transaction
 from backend.db.tables import File, utcnow
 from backend.domain import quotas
 from backend.domain.part_sizes import PartPlan, plan_parts
@@ -132,10 +132,8 @@ class MultipartService:
             part_size=plan.part_size,
         )
         try:
-            with transaction(self.engine) as session:
-                # The reservation and the row commit together, or neither does.
-                quotas.reserve(session, owner_id, size, self.settings.limits)
-                session.add(file)
+            with core_transaction(self.engine) as connection:
+                quotas.record_reserving(connection, file, self.settings.limits)
         except QuotaExceeded:
             s3parts.abort(self.storage, key, upload_id=upload_id)
             raise

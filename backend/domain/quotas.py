@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from backend.db import files, usage
 from backend.db import keys as key_queries
-from backend.db import usage
 from backend.db.engine import transaction
-from backend.db.tables import Owner, OwnerUsage
+from backend.db.tables import File, Owner, OwnerUsage
 from backend.errors import InvalidInput, NotFound, QuotaExceeded
 from backend.settings import LimitsSettings
 from backend.sizes import format_size
@@ -83,6 +83,20 @@ def reserve(
     raise QuotaExceeded(
         _refusal(quota, size), bytes_left=quota.bytes_left, files_left=quota.files_left
     )
+
+
+def record_reserving(connection: sa.Connection, file: File, limits: LimitsSettings) -> None:
+    """Insert a new file's row with room reserved for it, in the caller's transaction, or raise
+    QuotaExceeded: the reservation and the row commit together, or neither does.
+
+    On PostgreSQL one statement does both when the owner has room; otherwise (no counters yet,
+    no room, SQLite) two do, the first of which says why when there is no room.
+    """
+    defaults = {"default_bytes": limits.quota_bytes, "default_files": limits.quota_files}
+    if files.insert_reserving(connection, file, **defaults):
+        return
+    reserve(connection, file.owner_id, file.size, limits)
+    files.insert(connection, file)
 
 
 def _refusal(quota: Quota, size: int) -> str:

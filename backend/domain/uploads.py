@@ -81,8 +81,8 @@ class Verdict:
 class UploadService:
     """Announcing and confirming uploads, over the database and the bucket.
 
-    Each step is its own short transaction (backend.db.engine.transaction, the one place that
-    commits), so no database connection is held while S3 answers.
+    Each step is its own short transaction (backend.db.engine's `transaction` or
+    `core_transaction`), so no database connection is held while S3 answers.
     """
 
     def __init__(
@@ -233,16 +233,8 @@ class UploadService:
         )
         # Signed before the row exists, so a signing failure leaves nothing behind.
         ticket = self._signed(file, method)
-        limits = self.settings.limits
         with core_transaction(self.engine) as connection:
-            # The reservation and the row commit together, or neither does. On PostgreSQL one
-            # statement does both when the owner has room; otherwise (no counters yet, no
-            # room, SQLite) two do, and the first says why when there is no room.
-            if connection.dialect.name != "postgresql" or not queries.insert_reserving(
-                connection, file, default_bytes=limits.quota_bytes, default_files=limits.quota_files
-            ):
-                quotas.reserve(connection, owner_id, size, limits)
-                queries.insert(connection, file)
+            quotas.record_reserving(connection, file, self.settings.limits)
         self.events.initiated(method)
         return ticket
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -44,7 +45,7 @@ PART = re.compile(r"[?&]partNumber=(\d+)")
 def uppy_site() -> Path:
     """The folder with Uppy's bundle under node_modules: `npm ci` there when it is missing."""
     bundle = UPPY_SITE / UPPY_BUNDLE.lstrip("/")
-    if not bundle.is_file():
+    if installed_uppy() != pinned_uppy():
         npm = shutil.which("npm")
         if npm is None:
             pytest.skip("the Uppy tests install Uppy with npm; there is none: apt-get install npm")
@@ -56,10 +57,24 @@ def uppy_site() -> Path:
             timeout=600,
             check=False,
         )
-        if done.returncode or not bundle.is_file():
+        if done.returncode or not bundle.is_file() or installed_uppy() != pinned_uppy():
             reason = (done.stderr.strip().splitlines() or ["no bundle after install"])[-1]
             pytest.skip(f"npm could not install Uppy for the Uppy tests: {reason}")
     return UPPY_SITE
+
+
+def pinned_uppy() -> str:
+    """The Uppy version package.json pins."""
+    package = json.loads((UPPY_SITE / "package.json").read_text(encoding="utf-8"))
+    return str(package["dependencies"]["uppy"])
+
+
+def installed_uppy() -> str | None:
+    """The Uppy version under node_modules, if any."""
+    installed = UPPY_SITE / "node_modules" / "uppy" / "package.json"
+    if not installed.is_file():
+        return None
+    return str(json.loads(installed.read_text(encoding="utf-8"))["version"])
 
 
 @pytest.fixture
@@ -249,16 +264,23 @@ def test_removing_a_file_from_uppy_aborts_its_upload_and_leaves_nothing(
     upload(page)
     wait_until(page, lambda: len(held) == 2, "parts 2 and 3 to be on their way")
     (pending,) = uppy_web.api("GET", "/files", params={"status": "pending"}).json()["items"]
+    s3 = seaweedfs.client()
+
+    def uploads_in_progress() -> list[str]:
+        listed = s3.list_multipart_uploads(Bucket=WEB_BUCKET).get("Uploads", [])
+        return [u["Key"] for u in listed if u["Key"].endswith(f"/{pending['file_id']}")]
+
+    assert len(uploads_in_progress()) == 1  # part 1 is in S3, under the file's key
 
     page.evaluate("() => uppy.removeFile(window.fileId)")
     release(held)
 
+    wait_until(page, lambda: uploads_in_progress() == [], "S3 to abort the upload")
     wait_until(
         page,
         lambda: uppy_web.api("GET", f"/files/{pending['file_id']}").status_code == 404,
         "the file to be deleted",
     )
-    s3 = seaweedfs.client()
-    uploads = s3.list_multipart_uploads(Bucket=WEB_BUCKET).get("Uploads", [])
-    assert [u for u in uploads if u["Key"].endswith(pending["file_id"])] == []
-    assert uppy_web.api("GET", "/files", params={"status": "pending"}).json()["items"] == []
+    # Nor was anything stored under the file's key.
+    listed = s3.list_object_versions(Bucket=WEB_BUCKET).get("Versions", [])
+    assert [v["Key"] for v in listed if v["Key"].endswith(f"/{pending['file_id']}")] == []
