@@ -114,21 +114,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 @contextmanager
+def _unreachable_is_unavailable() -> Iterator[None]:
+    """Connection failures become DatabaseUnavailable so callers never see driver exceptions."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+        raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
+
+
+@contextmanager
 def transaction(engine: sa.Engine) -> Iterator[Session]:
     """A session whose work is committed when the block ends and rolled back if it raises.
 
     Connection failures become DatabaseUnavailable so callers never see driver exceptions.
     """
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
-        raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
+    with _unreachable_is_unavailable(), Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 @contextmanager
@@ -140,11 +146,8 @@ def core_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     executes statements (an announcement, a file's read, confirm's decision, a listing page)
     does without.
     """
-    try:
-        with engine.begin() as connection:
-            yield connection
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
-        raise DatabaseUnavailable("The database is unreachable; try again shortly.") from exc
+    with _unreachable_is_unavailable(), engine.begin() as connection:
+        yield connection
 
 
 def ping(engine: sa.Engine) -> None:

@@ -41,19 +41,17 @@ def ensure(executor: Session | sa.Connection, owner_id: uuid.UUID) -> None:
     )
 
 
-def read(executor: Session | sa.Connection, owner_id: uuid.UUID) -> OwnerUsage | None:
-    """The owner's counters and limits as they are now, in a session or on a plain connection."""
+def read(
+    executor: Session | sa.Connection, owner_id: uuid.UUID, *, lock: bool = False
+) -> OwnerUsage | None:
+    """The owner's counters and limits as they are now (locked until the transaction ends,
+    when asked), in a session or on a plain connection; a row no session tracks."""
     table = table_of(OwnerUsage)
-    row = executor.execute(sa.select(table).where(table.c.owner_id == owner_id)).first()
-    return None if row is None else OwnerUsage(**row._mapping)
-
-
-def get(session: Session, owner_id: uuid.UUID, *, lock: bool = False) -> OwnerUsage | None:
-    """The owner's counters and limits (locked until the transaction ends, when asked)."""
-    query = select(OwnerUsage).where(col(OwnerUsage.owner_id) == owner_id)
+    query = sa.select(table).where(table.c.owner_id == owner_id)
     if lock:
         query = query.with_for_update()
-    return session.exec(query.execution_options(populate_existing=True)).first()
+    row = executor.execute(query).first()
+    return None if row is None else OwnerUsage(**row._mapping)
 
 
 def _within(used: Any, limit_column: Any, default: str, amount: Any) -> sa.ColumnElement[bool]:

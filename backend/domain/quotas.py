@@ -124,7 +124,7 @@ class QuotaService:
     def show(self, owner_id: uuid.UUID) -> Quota:
         """The owner's figures now."""
         with transaction(self.engine) as session:
-            return quota_of(owner_id, usage.get(session, owner_id), self.limits)
+            return quota_of(owner_id, usage.read(session, owner_id), self.limits)
 
     def find_owner(self, owner: str) -> uuid.UUID:
         """An owner by the name their keys were created with, or by owner id (token users)."""
@@ -158,4 +158,4 @@ class QuotaService:
                 session, owner_id, bytes_limit=bytes_limit, files_limit=files_limit,
                 clear_bytes=reset_bytes, clear_files=reset_files,
             )  # fmt: skip
-            return quota_of(owner_id, usage.get(session, owner_id), self.limits)
+            return quota_of(owner_id, usage.read(session, owner_id), self.limits)

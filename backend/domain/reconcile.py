@@ -140,7 +140,7 @@ class Reconciler:
             totals.owners += 1
             with transaction(self.engine) as session:
                 usage.ensure(session, owner_id)
-                row = usage.get(session, owner_id, lock=True)
+                row = usage.read(session, owner_id, lock=True)
                 counted = usage.count_files(session, owner_id)
                 recorded = usage.counts_of(row) if row is not None else None
                 if recorded == counted:
