@@ -68,6 +68,29 @@ def test_the_file_count_is_a_quota_too(small: Api) -> None:
     assert (refused.status_code, refused.json()["files_left"]) == (413, 0)
 
 
+def announce_at_once(uploads: UploadService, owner: uuid.UUID, count: int, size: int) -> list[bool]:
+    """`count` threads announce a file of `size` bytes at the same moment: which were accepted."""
+    start = threading.Barrier(count)
+    outcomes: list[bool] = []
+
+    def announce_one() -> None:
+        start.wait()
+        try:
+            uploads.request_upload(
+                owner, filename="a.txt", content_type="text/plain", size=size, sha256=None
+            )
+            outcomes.append(True)
+        except QuotaExceeded:
+            outcomes.append(False)
+
+    threads = [threading.Thread(target=announce_one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def test_parallel_announcements_never_overshoot_the_quota(
     make_resources: Callable[..., Resources], make_key: Callable[[str], str], engine: sa.Engine
 ) -> None:
@@ -75,26 +98,10 @@ def test_parallel_announcements_never_overshoot_the_quota(
     resources = make_resources(quota_bytes=10)
     uploads = UploadService(resources.engine, resources.storage, resources.settings)
     owner = owner_id(engine)
-    start = threading.Barrier(16)
-    outcomes: list[str] = []
 
-    def announce_three_bytes() -> None:
-        start.wait()
-        try:
-            uploads.request_upload(
-                owner, filename="a.txt", content_type="text/plain", size=3, sha256=None
-            )
-            outcomes.append("accepted")
-        except QuotaExceeded:
-            outcomes.append("refused")
+    outcomes = announce_at_once(uploads, owner, count=16, size=3)
 
-    threads = [threading.Thread(target=announce_three_bytes) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes).count("accepted") == 3
+    assert outcomes.count(True) == 3
     figures = QuotaService(engine, resources.settings.limits).show(owner)
     assert (figures.bytes_reserved, figures.files_reserved) == (9, 3)
 
@@ -105,25 +112,9 @@ def test_two_parallel_uploads_that_together_exceed_the_quota_one_succeeds(
     make_key("alice")
     resources = make_resources(quota_bytes=10)
     uploads = UploadService(resources.engine, resources.storage, resources.settings)
-    owner = owner_id(engine)
-    start = threading.Barrier(2)
-    outcomes: list[bool] = []
 
-    def announce_six_bytes() -> None:
-        start.wait()
-        try:
-            uploads.request_upload(
-                owner, filename="a.txt", content_type="text/plain", size=6, sha256=None
-            )
-            outcomes.append(True)
-        except QuotaExceeded:
-            outcomes.append(False)
+    outcomes = announce_at_once(uploads, owner_id(engine), count=2, size=6)
 
-    threads = [threading.Thread(target=announce_six_bytes) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
     assert sorted(outcomes) == [False, True]
 
 
