@@ -192,8 +192,8 @@ class MultipartService:
         """Complete the upload from S3's own part list; the composite checksum to expect.
 
         Raises PartsMissing or PartsInvalid (the file stays pending: send the parts and
-        confirm again). When S3 no longer has the upload, a concurrent confirm may have
-        completed it: the caller's HEAD decides.
+        confirm again). When S3 no longer has the upload, or lists parts missing while the
+        object exists, a concurrent confirm has completed it: the caller's HEAD decides.
         """
         with transaction(self.engine) as session:
             digests = part_queries.checksums(session, file.id)
@@ -209,6 +209,10 @@ class MultipartService:
             return expected
         by_number = {part.part_number: part for part in held}
         missing = [n for n in wanted if n not in by_number]
+        if missing and self.storage.head(file.object_key) is not None:
+            # A concurrent confirm completed the upload while S3 was listing its parts (SeaweedFS
+            # then lists fewer or none, not NoSuchUpload): the object is there, the HEAD decides.
+            return expected
         if missing:
             shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
             raise PartsMissing(f"S3 does not have part(s) {shown} yet.", missing)
