@@ -17,6 +17,7 @@ from backend.bulkhead import Bulkhead
 from backend.errors import StorageBusy, StorageUnavailable
 from backend.metrics import Metrics
 from backend.settings import Settings
+from backend.storage_forms import PostForms
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -170,6 +171,7 @@ class Storage:
     ) -> None:
         self.client = client
         self.bucket = bucket
+        self.forms = PostForms(client)
         self.calls = Bulkhead(max_concurrent_calls, _busy)
         self.metrics = metrics
 
@@ -184,7 +186,7 @@ class Storage:
     ) -> PresignedPost:
         """A POST form whose policy pins key, exact size, content type and (if given) SHA-256.
 
-        boto3 adds the bucket, key and signing fields to the policy itself; every other field
+        botocore adds the bucket, key and signing fields to the policy itself; every other field
         we return gets an exact-match condition, so nothing in the form can be changed.
         """
         fields: dict[str, str] = {"Content-Type": content_type}
@@ -199,12 +201,8 @@ class Storage:
             conditions.append({"x-amz-checksum-algorithm": "SHA256"})
             conditions.append({"x-amz-checksum-sha256": checksum})
         try:
-            post = self.client.generate_presigned_post(
-                Bucket=self.bucket,
-                Key=key,
-                Fields=fields,
-                Conditions=conditions,
-                ExpiresIn=expires_in,
+            post = self.forms.sign(
+                self.bucket, key, fields=fields, conditions=conditions, expires_in=expires_in
             )
         # Without credentials botocore's POST signer fails with AttributeError (its GET signer
         # raises NoCredentialsError); either way the service cannot sign right now.

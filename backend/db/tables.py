@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import class_mapper
 from sqlmodel import Field, SQLModel
+
+_Model = TypeVar("_Model", bound=SQLModel)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -43,6 +48,39 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     """The Core table behind a table model, for statements that skip the ORM."""
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
     return table
+
+
+@functools.cache
+def _columns(model: type[SQLModel]) -> tuple[frozenset[str], frozenset[str]]:
+    """A table model's column names, and those a row cannot do without (no default, not null)."""
+    columns = table_of(model).columns
+    required = {
+        c.key for c in columns if not c.nullable and c.default is None and c.server_default is None
+    }
+    return frozenset(c.key for c in columns), frozenset(required)
+
+
+def record_of(model: type[_Model], values: Mapping[str, Any]) -> _Model:
+    """An instance built the way SQLAlchemy builds the rows it loads: these column values
+    as they are, None for the other nullable ones.
+
+    About twenty times cheaper than `model(**values)`, which runs SQLModel's setup of every
+    field through change tracking; for the hot paths' rows, read or inserted with Core
+    statements. Nothing tracks changes to it: never `session.add` or merge one.
+    """
+    names, required = _columns(model)
+    if not values.keys() <= names or not required <= values.keys():
+        unknown, missing = sorted(values.keys() - names), sorted(required - values.keys())
+        raise TypeError(f"{model.__name__}: unknown columns {unknown}, missing {missing}")
+    instance: _Model = class_mapper(model).class_manager.new_instance()
+    state = instance.__dict__
+    state.update(dict.fromkeys(names))
+    state.update(values)
+    # What pydantic's own construction would have set: model_dump and copies work as usual.
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 def utcnow() -> datetime:

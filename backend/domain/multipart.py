@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from backend import storage_multipart as s3parts
 from backend.db import parts as part_queries
 from backend.db.engine import core_transaction, transaction
-from backend.db.tables import File, utcnow
+from backend.db.tables import File, record_of, utcnow
 from backend.domain import quotas
 from backend.domain.part_sizes import PartPlan, plan_parts
 from backend.domain.records import FileStatus, find_file
@@ -117,19 +117,22 @@ class MultipartService:
         key = f"{self.settings.storage.key_prefix}{owner_id}/{file_id}"
         # Started before the row exists, so a failure leaves no row without an upload.
         upload_id = s3parts.create(self.storage, key, content_type=content_type)
-        file = File(
-            id=file_id,
-            owner_id=owner_id,
-            object_key=key,
-            filename=filename,
-            search_name=filename.casefold(),
-            content_type=content_type,
-            size=size,
-            status=FileStatus.PENDING,
-            created_at=now,
-            upload_expires_at=now + MULTIPART_LIFETIME,
-            multipart_upload_id=upload_id,
-            part_size=plan.part_size,
+        file = record_of(
+            File,
+            {
+                "id": file_id,
+                "owner_id": owner_id,
+                "object_key": key,
+                "filename": filename,
+                "search_name": filename.casefold(),
+                "content_type": content_type,
+                "size": size,
+                "status": FileStatus.PENDING,
+                "created_at": now,
+                "upload_expires_at": now + MULTIPART_LIFETIME,
+                "multipart_upload_id": upload_id,
+                "part_size": plan.part_size,
+            },
         )
         try:
             with core_transaction(self.engine) as connection:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from backend.db import files as queries
 from backend.db import idempotency
 from backend.db.engine import core_transaction, transaction
-from backend.db.tables import File, utcnow
+from backend.db.tables import File, record_of, utcnow
 from backend.domain import quotas
 from backend.domain.content_types import normalize_content_type, require_allowed
 from backend.domain.events import UNHEARD, UploadEvents
@@ -218,18 +218,21 @@ class UploadService:
         ttl = rules.upload_url_ttl_seconds
         # Nothing from the filename ever reaches the key: no traversal, no collisions.
         key = f"{self.settings.storage.key_prefix}{owner_id}/{file_id}"
-        file = File(
-            id=file_id,
-            owner_id=owner_id,
-            object_key=key,
-            filename=name,
-            search_name=name.casefold(),
-            content_type=kind,
-            size=size,
-            sha256=sha256.lower() if sha256 else None,
-            status=FileStatus.PENDING,
-            created_at=now,
-            upload_expires_at=now + timedelta(seconds=ttl),
+        file = record_of(
+            File,
+            {
+                "id": file_id,
+                "owner_id": owner_id,
+                "object_key": key,
+                "filename": name,
+                "search_name": name.casefold(),
+                "content_type": kind,
+                "size": size,
+                "sha256": sha256.lower() if sha256 else None,
+                "status": FileStatus.PENDING,
+                "created_at": now,
+                "upload_expires_at": now + timedelta(seconds=ttl),
+            },
         )
         # Signed before the row exists, so a signing failure leaves nothing behind.
         ticket = self._signed(file, method)
