@@ -161,14 +161,16 @@ def test_q_is_a_case_insensitive_literal_substring(
 
 
 def test_the_listing_query_is_served_by_its_index(engine: sa.Engine) -> None:
-    query = queries.page_query(
+    query, parameters = queries.page_query(
         uuid.uuid4(),
         status="ready",
         limit=51,
         after=(BASE, uuid.uuid4()),
         name_contains=None,
     )
-    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    compiled = query.params(parameters).compile(
+        dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+    )
     with engine.connect() as connection:
         connection.execute(sa.text("SET enable_seqscan = off"))
         plan = "\n".join(row[0] for row in connection.execute(sa.text(f"EXPLAIN {compiled}")))
@@ -192,10 +194,12 @@ def test_a_rare_q_is_found_through_the_trigram_index_not_by_reading_every_file(
             {"owner": owner_id},
         )
         connection.execute(sa.text("ANALYZE files"))
-    query = queries.page_query(
+    query, parameters = queries.page_query(
         owner_id, status="ready", limit=51, after=None, name_contains="needle"
     )
-    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    compiled = query.params(parameters).compile(
+        dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+    )
     with engine.connect() as connection:
         plan = "\n".join(row[0] for row in connection.execute(sa.text(f"EXPLAIN {compiled}")))
     assert "ix_files_search_name_trgm" in plan
