@@ -90,7 +90,11 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-def provide_owner_id(request: Request[Any, Any, Any]) -> uuid.UUID:
-    """Dependency: the owner id the guard found."""
+def owner_of(request: Request[Any, Any, Any]) -> uuid.UUID:
+    """The owner id the guard found.
+
+    Read by the handlers themselves rather than injected: with a service, that would make two
+    dependencies, which Litestar resolves in a task group of their own (about 0.1 ms a request).
+    """
     owner_id: uuid.UUID = request.state.owner_id
     return owner_id

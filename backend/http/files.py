@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter, RawBody
 from litestar.response import Redirect
 
@@ -33,7 +33,7 @@ from backend.errors import (
     UploadGone,
     UploadRejected,
 )
-from backend.http.auth import provide_owner_id, require_api_key
+from backend.http.auth import owner_of, require_api_key
 from backend.http.bodies import decode
 from backend.http.limits import BUDGET, UPLOADS
 from backend.http.openapi import JSON_BODY, KEY_GUARD, WRITE_GUARD, documented
@@ -69,7 +69,6 @@ class FilesController(Controller):
     guards = [require_api_key]
     # Answers carry presigned URLs and private metadata: never to be stored by a cache.
     cache_control = CacheControlHeader(no_store=True)
-    dependencies = {"owner_id": Provide(provide_owner_id, sync_to_thread=False)}
     security = [{"apiKey": []}]
 
     @post(
@@ -94,7 +93,7 @@ class FilesController(Controller):
     def request_upload(
         self,
         body: RawBody,
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         uploads: NamedDependency[UploadService],
         idempotency_key: Annotated[
             str | None,
@@ -107,6 +106,7 @@ class FilesController(Controller):
         ] = None,
     ) -> UploadTicketOut:
         """Record a pending file and return the presigned POST form (or PUT) for its bytes."""
+        owner_id = owner_of(request)
         if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise InvalidInput("Idempotency-Key", "must be 1-255 visible ASCII characters")
         data = decode(body, UploadRequest)
@@ -143,13 +143,14 @@ class FilesController(Controller):
     def confirm(
         self,
         file_id: FromPath[str],
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         uploads: NamedDependency[UploadService],
     ) -> FileOut:
         """Verify the uploaded object (assembling a multipart one first).
 
         200 when ready; 409 when absent, expired or parts are missing; 422 when it differs.
         """
+        owner_id = owner_of(request)
         verdict = uploads.confirm(owner_id, file_uuid(file_id))
         # Raised after the commit: the rejection is recorded even though the answer is an error.
         if verdict.rejected:
@@ -168,7 +169,7 @@ class FilesController(Controller):
     )
     def list_files(
         self,
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         files: NamedDependency[FileService],
         limit: Annotated[int, QueryParameter(description="Page size, 1-100")] = 50,
         cursor: Annotated[
@@ -185,6 +186,7 @@ class FilesController(Controller):
         q: Annotated[str | None, QueryParameter(description="Filename contains (any case)")] = None,
     ) -> FilePage:
         """The caller's files, newest first."""
+        owner_id = owner_of(request)
         page = files.page(owner_id, status=status, limit=limit, cursor_token=cursor, q=q)
         return FilePage(items=[file_out(f) for f in page.items], next_cursor=page.next_cursor)
 
@@ -197,10 +199,11 @@ class FilesController(Controller):
     def get_file(
         self,
         file_id: FromPath[str],
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         files: NamedDependency[FileService],
     ) -> FileOut:
         """One file."""
+        owner_id = owner_of(request)
         file = files.get(owner_id, file_uuid(file_id))
         return file_out(file)
 
@@ -220,7 +223,7 @@ class FilesController(Controller):
     def download(
         self,
         file_id: FromPath[str],
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         files: NamedDependency[FileService],
         disposition: Annotated[
             Literal["attachment", "inline"],
@@ -229,6 +232,7 @@ class FilesController(Controller):
         redirect: Annotated[bool, QueryParameter(description="answer 307 to the URL")] = False,
     ) -> Response[DownloadOut]:
         """A short-lived download URL, or a 307 to it with `redirect=true`."""
+        owner_id = owner_of(request)
         download = files.download(owner_id, file_uuid(file_id), disposition)
         if redirect:
             # A Redirect is a Response too: the annotation names the 200 so the document shows
@@ -246,8 +250,9 @@ class FilesController(Controller):
     def delete_file(
         self,
         file_id: FromPath[str],
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         files: NamedDependency[FileService],
     ) -> None:
         """Delete the object and the record."""
+        owner_id = owner_of(request)
         files.delete(owner_id, file_uuid(file_id))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
+from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, RawBody
 
 from backend.domain.multipart import MultipartService
@@ -18,7 +18,7 @@ from backend.errors import (
     StorageUnavailable,
     UploadGone,
 )
-from backend.http.auth import provide_owner_id, require_api_key
+from backend.http.auth import owner_of, require_api_key
 from backend.http.bodies import decode
 from backend.http.files import file_uuid
 from backend.http.openapi import JSON_BODY, KEY_GUARD, WRITE_GUARD, documented
@@ -38,7 +38,6 @@ class PartsController(Controller):
     tags = ["files"]
     guards = [require_api_key]
     cache_control = CacheControlHeader(no_store=True)  # presigned URLs: never cached
-    dependencies = {"owner_id": Provide(provide_owner_id, sync_to_thread=False)}
     security = [{"apiKey": []}]
 
     @post(
@@ -60,10 +59,11 @@ class PartsController(Controller):
         self,
         file_id: FromPath[str],
         body: RawBody,
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         multipart: NamedDependency[MultipartService],
     ) -> SignedPartsOut:
         """Presigned PUTs for up to 100 parts, each bound to its number, length and SHA-256."""
+        owner_id = owner_of(request)
         data = decode(body, PartsRequest)
         signed = multipart.sign(
             owner_id, file_uuid(file_id), part_numbers=data.part_numbers, sha256=data.sha256
@@ -87,8 +87,9 @@ class PartsController(Controller):
     def list_parts(
         self,
         file_id: FromPath[str],
-        owner_id: NamedDependency[uuid.UUID],
+        request: Request[Any, Any, Any],
         multipart: NamedDependency[MultipartService],
     ) -> StoredPartsOut:
         """The parts S3 already holds, to resume an upload by sending only the others."""
+        owner_id = owner_of(request)
         return stored_parts_out(multipart.stored_parts(owner_id, file_uuid(file_id)))
