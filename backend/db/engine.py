@@ -2,7 +2,7 @@
 
 Services open a short transaction per step, never one per request: no connection is held
 while S3 answers. `transaction` gives an ORM session; `core_transaction` a plain connection,
-for the hot paths; `single_read` one read without a transaction around it.
+for the hot paths; `single_statement` one statement without a transaction around it.
 """
 
 from __future__ import annotations
@@ -151,12 +151,12 @@ def core_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 @contextmanager
-def single_read(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection for a step that runs one read and nothing else, outside a transaction.
+def single_statement(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for a step that runs one statement and nothing else, outside a transaction.
 
     One statement is atomic and sees one snapshot on its own; without BEGIN and COMMIT around
     it, it costs one round trip instead of three (and about 0.15 ms less CPU). A second
-    statement on it would see another snapshot: use `core_transaction` for that.
+    statement on it would be a transaction of its own: use `core_transaction` for that.
     """
     with _unreachable_is_unavailable(), engine.connect() as connection:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from backend import storage_multipart as s3parts
 from backend.db import files as queries
-from backend.db.engine import single_read, transaction
+from backend.db.engine import single_statement, transaction
 from backend.db.files import ListedFile
 from backend.db.tables import File, utcnow
 from backend.domain import cursor
@@ -77,7 +77,7 @@ class FileService:
                 raise InvalidInput("q", f"must be at most {MAX_FILENAME_BYTES} characters")
             q = unicodedata.normalize("NFC", q)  # as filenames are stored
         after = cursor.decode(cursor_token) if cursor_token else None
-        with single_read(self.engine) as connection:
+        with single_statement(self.engine) as connection:
             rows = queries.page(
                 connection, owner_id, status=status, limit=limit + 1, after=after, name_contains=q
             )

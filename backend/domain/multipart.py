@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from backend import storage_multipart as s3parts
 from backend.db import parts as part_queries
-from backend.db.engine import core_transaction, transaction
+from backend.db.engine import transaction
 from backend.db.tables import File, record_of, utcnow
 from backend.domain import quotas
 from backend.domain.part_sizes import PartPlan, plan_parts
@@ -135,8 +135,7 @@ class MultipartService:
             },
         )
         try:
-            with core_transaction(self.engine) as connection:
-                quotas.record_reserving(connection, file, self.settings.limits)
+            quotas.record_reserving(self.engine, file, self.settings.limits)
         except QuotaExceeded:
             s3parts.abort(self.storage, key, upload_id=upload_id)
             raise

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from backend.db import files, usage
 from backend.db import keys as key_queries
-from backend.db.engine import transaction
+from backend.db.engine import core_transaction, single_statement, transaction
 from backend.db.tables import File, Owner, OwnerUsage
 from backend.errors import InvalidInput, NotFound, QuotaExceeded
 from backend.settings import LimitsSettings
@@ -85,18 +85,21 @@ def reserve(
     )
 
 
-def record_reserving(connection: sa.Connection, file: File, limits: LimitsSettings) -> None:
-    """Insert a new file's row with room reserved for it, in the caller's transaction, or raise
-    QuotaExceeded: the reservation and the row commit together, or neither does.
+def record_reserving(engine: sa.Engine, file: File, limits: LimitsSettings) -> None:
+    """Insert a new file's row with room reserved for it, or raise QuotaExceeded: the
+    reservation and the row commit together, or neither does.
 
-    On PostgreSQL one statement does both when the owner has room; otherwise (no counters yet,
-    no room, SQLite) two do, the first of which says why when there is no room.
+    On PostgreSQL one statement does both when the owner has room, atomic on its own (no
+    BEGIN and COMMIT round trips); otherwise (no counters yet, no room, SQLite) a transaction
+    of two does, the first of which says why when there is no room.
     """
     defaults = {"default_bytes": limits.quota_bytes, "default_files": limits.quota_files}
-    if files.insert_reserving(connection, file, **defaults):
-        return
-    reserve(connection, file.owner_id, file.size, limits)
-    files.insert(connection, file)
+    with single_statement(engine) as connection:
+        if files.insert_reserving(connection, file, **defaults):
+            return
+    with core_transaction(engine) as connection:
+        reserve(connection, file.owner_id, file.size, limits)
+        files.insert(connection, file)
 
 
 def _refusal(quota: Quota, size: int) -> str:

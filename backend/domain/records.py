@@ -12,7 +12,7 @@ import msgspec
 import sqlalchemy as sa
 
 from backend.db import files as queries
-from backend.db.engine import single_read
+from backend.db.engine import single_statement
 from backend.db.tables import File
 from backend.errors import NotFound
 
@@ -95,7 +95,7 @@ def recorded_mismatches(file: File) -> list[Mismatch]:
 
 def find_file(engine: sa.Engine, owner_id: uuid.UUID, file_id: uuid.UUID) -> File:
     """The owner's file, or NotFound (also for another owner's file, or one being deleted)."""
-    with single_read(engine) as connection:
+    with single_statement(engine) as connection:
         file = queries.read(connection, owner_id, file_id)
     if file is None or file.status == FileStatus.DELETING:
         raise NotFound("No such file.")

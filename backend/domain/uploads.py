@@ -236,8 +236,7 @@ class UploadService:
         )
         # Signed before the row exists, so a signing failure leaves nothing behind.
         ticket = self._signed(file, method)
-        with core_transaction(self.engine) as connection:
-            quotas.record_reserving(connection, file, self.settings.limits)
+        quotas.record_reserving(self.engine, file, self.settings.limits)
         self.events.initiated(method)
         return ticket
 
