@@ -156,7 +156,8 @@ def page(
 ) -> list[ListedFile]:
     """One page of the owner's files (see `page_query`), as plain rows: no ORM objects."""
     statement, parameters = page_query(owner_id, **criteria)
-    return [ListedFile._make(row) for row in executor.execute(statement, parameters)]
+    # all() fetches the page in one go; iterating the result would fetch row by row.
+    return [ListedFile._make(row) for row in executor.execute(statement, parameters).all()]
 
 
 def transition(
