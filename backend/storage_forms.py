@@ -63,6 +63,16 @@ class PostForms:
 
     def _prepare(self, bucket: str) -> dict[str, Any]:
         """The bucket's request as botocore's `generate_presigned_post` builds it."""
+        try:
+            prepared = self._botocore_request(bucket)
+        except AttributeError as exc:
+            # Not the missing credentials Storage reports as such: botocore changed its insides.
+            raise RuntimeError(f"cannot prepare POST forms with this botocore: {exc}") from exc
+        with self._lock:
+            self._prepared[bucket] = prepared
+        return prepared
+
+    def _botocore_request(self, bucket: str) -> dict[str, Any]:
         client: Any = self._client
         context = {
             "is_presign_request": True,
@@ -87,8 +97,6 @@ class PostForms:
             headers=headers,
             set_user_agent_header=False,
         )
-        with self._lock:
-            self._prepared[bucket] = prepared
         return prepared
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,22 @@ def postgresql_server(request: pytest.FixtureRequest) -> Any:
 postgresql = factories.postgresql("postgresql_server")
 
 
+@dataclass(frozen=True)
+class SharedDatabase:
+    """One test process's database and the janitor that makes it from the template."""
+
+    url: str
+    janitor: DatabaseJanitor
+
+    def recreate(self) -> None:
+        """Drop it and clone it from the migrated template again."""
+        self.janitor.drop()
+        self.janitor.init()
+
+
 @pytest.fixture(scope="session")
-def shared_database_url(postgresql_server: Any) -> Iterator[str]:
-    """URL of one database per test process, cloned from the migrated template once.
+def shared_database(postgresql_server: Any) -> Iterator[SharedDatabase]:
+    """One database per test process, cloned from the migrated template once.
 
     Cloning a database costs PostgreSQL a third of a second or more (and as much again to drop
     it); emptying the tables of a shared one costs a few milliseconds.
@@ -120,12 +134,15 @@ def shared_database_url(postgresql_server: Any) -> Iterator[str]:
     )
     janitor.drop()  # left behind by a run that was killed
     with janitor:
-        yield _url(
-            postgresql_server.host,
-            postgresql_server.port,
-            postgresql_server.user,
-            dbname,
-            postgresql_server.password or None,
+        yield SharedDatabase(
+            _url(
+                postgresql_server.host,
+                postgresql_server.port,
+                postgresql_server.user,
+                dbname,
+                postgresql_server.password or None,
+            ),
+            janitor,
         )
 
 
@@ -134,19 +151,20 @@ _TABLES_TO_EMPTY = [table.name for table in reversed(File.metadata.sorted_tables
 
 
 @pytest.fixture
-def database_url(shared_database_url: str) -> str:
+def database_url(shared_database: SharedDatabase) -> str:
     """URL of a database with the migrated schema and no rows, for this test alone.
 
-    The process's shared database, emptied before the test; a test that moved its schema
-    away from the latest migration (a downgrade) has it brought back first.
+    The process's shared database, emptied before the test; one whose schema a test moved
+    away from the latest migration (a downgrade) is cloned from the template again.
     """
     engine = sa.create_engine(
-        shared_database_url.replace("postgresql://", "postgresql+psycopg://"),
+        shared_database.url.replace("postgresql://", "postgresql+psycopg://"),
         poolclass=sa.NullPool,
     )
     try:
         if migrate.current_revision(engine) != migrate.head_revision():
-            migrate.upgrade(engine)
+            shared_database.recreate()
+            return shared_database.url
         with engine.begin() as connection:
             # A straggler from the previous test holding a lock fails this test loudly.
             connection.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
@@ -154,7 +172,7 @@ def database_url(shared_database_url: str) -> str:
                 connection.execute(sa.text(f'DELETE FROM "{name}"'))  # noqa: S608 (our tables)
     finally:
         engine.dispose()
-    return shared_database_url
+    return shared_database.url
 
 
 @pytest.fixture

@@ -143,8 +143,8 @@ def core_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     not ORM objects.
 
     An ORM session costs about as much CPU again as the statements it runs; a step that only
-    executes statements (an announcement, a file's read, confirm's decision, a listing page)
-    does without.
+    executes statements (confirm's decision, an announcement's fallback) does without. A
+    step of one statement needs no transaction at all: see `single_statement`.
     """
     with _unreachable_is_unavailable(), engine.begin() as connection:
         yield connection

@@ -94,9 +94,10 @@ def record_reserving(engine: sa.Engine, file: File, limits: LimitsSettings) -> N
     of two does, the first of which says why when there is no room.
     """
     defaults = {"default_bytes": limits.quota_bytes, "default_files": limits.quota_files}
-    with single_statement(engine) as connection:
-        if files.insert_reserving(connection, file, **defaults):
-            return
+    if engine.dialect.name == "postgresql":
+        with single_statement(engine) as connection:
+            if files.insert_reserving(connection, file, **defaults):
+                return
     with core_transaction(engine) as connection:
         reserve(connection, file.owner_id, file.size, limits)
         files.insert(connection, file)

@@ -82,7 +82,8 @@ class UploadService:
     """Announcing and confirming uploads, over the database and the bucket.
 
     Each step is its own short transaction (backend.db.engine's `transaction` or
-    `core_transaction`), so no database connection is held while S3 answers.
+    `core_transaction`), or a single statement (`single_statement`), so no database
+    connection is held while S3 answers.
     """
 
     def __init__(

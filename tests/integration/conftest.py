@@ -30,7 +30,7 @@ BUCKET = "stowage-test"
 
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    """One SeaweedFS for the whole run, on free loopback ports, with a versioned bucket."""
+    """One SeaweedFS per test process, on free loopback ports, with a versioned bucket."""
     server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"), credentials=S3Credentials.generate())
     server.start()
     try:
