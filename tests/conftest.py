@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from backend.db import migrate
 from backend.db.engine import create_engine
+from backend.db.engine import database_url as database_url_for_driver
 from backend.db.tables import File
 from backend.domain.keys import KeyService
 from backend.settings import Settings
@@ -36,18 +38,22 @@ def _url(host: str, port: int | str, user: str, dbname: str, password: str | Non
     return f"postgresql://{auth}@{host}:{port}/{dbname}"
 
 
+@contextmanager
+def _unpooled_engine(url: str) -> Iterator[sa.Engine]:
+    """An engine for a few statements of setup, which keeps no connection afterwards."""
+    engine = sa.create_engine(database_url_for_driver(url), poolclass=sa.NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def migrate_template(
     host: str, port: int, user: str, dbname: str, password: str | None, **_: Any
 ) -> None:
     """pytest-postgresql loader: run the real migrations into the template database once."""
-    engine = sa.create_engine(
-        _url(host, port, user, dbname, password).replace("postgresql://", "postgresql+psycopg://"),
-        poolclass=sa.NullPool,
-    )
-    try:
+    with _unpooled_engine(_url(host, port, user, dbname, password)) as engine:
         migrate.upgrade(engine)
-    finally:
-        engine.dispose()
 
 
 # A running server (CI, or --postgresql-host/--postgresql-port) is used as is; otherwise the
@@ -157,12 +163,9 @@ def database_url(shared_database: SharedDatabase) -> str:
     The process's shared database, emptied before the test; one whose schema a test moved
     away from the latest migration (a downgrade) is cloned from the template again.
     """
-    engine = sa.create_engine(
-        shared_database.url.replace("postgresql://", "postgresql+psycopg://"),
-        poolclass=sa.NullPool,
-    )
-    try:
+    with _unpooled_engine(shared_database.url) as engine:
         if migrate.current_revision(engine) != migrate.head_revision():
+            engine.dispose()  # no session of ours may stand in the way of the drop
             shared_database.recreate()
             return shared_database.url
         with engine.begin() as connection:
@@ -170,8 +173,6 @@ def database_url(shared_database: SharedDatabase) -> str:
             connection.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
             for name in _TABLES_TO_EMPTY:
                 connection.execute(sa.text(f'DELETE FROM "{name}"'))  # noqa: S608 (our tables)
-    finally:
-        engine.dispose()
     return shared_database.url
 
 
