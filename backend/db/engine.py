@@ -162,6 +162,25 @@ def single_statement(engine: sa.Engine) -> Iterator[sa.Connection]:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def dialect_name(executor: Session | sa.Connection) -> str:
+    """The name of the database a session or connection talks to ("postgresql", "sqlite")."""
+    bind = executor if isinstance(executor, sa.Connection) else executor.get_bind()
+    return bind.dialect.name
+
+
+@contextmanager
+def one_step(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for a step that PostgreSQL runs as one statement (a data-modifying WITH)
+    and other databases as several: `single_statement` on PostgreSQL, `core_transaction`
+    elsewhere. Statements after the first each stand alone on PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        with single_statement(engine) as connection:
+            yield connection
+    else:
+        with core_transaction(engine) as connection:
+            yield connection
+
+
 def ping(engine: sa.Engine) -> None:
     """Run a trivial query, raising DatabaseUnavailable when the database does not answer."""
     with transaction(engine) as session:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from backend.db import usage
+from backend.db.engine import dialect_name
 from backend.db.tables import File, OwnerUsage, UploadPart, record_of, table_of
 
 
@@ -167,25 +168,61 @@ def transition(
     *,
     from_status: str,
     values: dict[str, Any],
-) -> bool:
-    """Move a file out of `from_status`; False when someone else moved it first.
+) -> File | None:
+    """Move a file out of `from_status`: the file as moved, or None when someone else moved it
+    first (or it is gone).
 
     The status test is in the UPDATE itself, so of two concurrent confirms exactly one wins.
-    The owner's quota counters follow the move in the same transaction (and only when it
-    happened), so a file is counted once whichever path decides it.
+    The owner's quota counters follow the move in the same statement on PostgreSQL (a
+    data-modifying WITH), in the same transaction on SQLite, and only when it happened, so a
+    file is counted once whichever path decides it. On SQLite, call it in a transaction.
+    """
+    to_status = str(values.get("status", from_status))
+    statements = _transition_statements(
+        dialect_name(executor), from_status, to_status, tuple(sorted(values))
+    )
+    parameters = {f"new_{name}": value for name, value in values.items()}
+    parameters.update(file_id=file_id, owner=owner_id, from_status=from_status)
+    moved = executor.execute(statements[0], parameters).first()
+    if moved is None:
+        return None
+    if len(statements) > 1:
+        executor.execute(statements[1], {"owner": owner_id, "size": moved.size})
+    return record_of(File, moved._asdict())
+
+
+@functools.cache
+def _transition_statements(
+    dialect: str, from_status: str, to_status: str, columns: tuple[str, ...]
+) -> tuple[sa.Executable, ...]:
+    """`transition`'s statements for one kind of move, built and compiled once: on PostgreSQL
+    one (the UPDATE, the counters' UPDATE in a WITH); elsewhere the UPDATE, then the counters'.
+
+    Every value is a bound parameter named `new_<column>`; the counters' UPDATE takes `owner`
+    and `size` when it runs on its own.
     """
     table = table_of(File)
-    moved = executor.execute(
+    moved = (
         table.update()
-        .where(table.c.id == file_id, table.c.owner_id == owner_id, table.c.status == from_status)
-        .values(**values)
-        .returning(table.c.size)
-    ).first()
-    if moved is None:
-        return False
-    to_status = str(values.get("status", from_status))
-    usage.shift(executor, owner_id, moved[0], from_status=from_status, to_status=to_status)
-    return True
+        .where(
+            table.c.id == sa.bindparam("file_id"),
+            table.c.owner_id == sa.bindparam("owner"),
+            table.c.status == sa.bindparam("from_status"),
+        )
+        .values({name: sa.bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+        .returning(*table.c)
+    )
+    counters = table_of(OwnerUsage)
+    if dialect != "postgresql":
+        size = sa.bindparam("size", type_=sa.BigInteger)
+        shift = usage.shift_statement(counters.c.owner_id == sa.bindparam("owner"), size,
+                                      from_status=from_status, to_status=to_status)  # fmt: skip
+        return (moved,) if shift is None else (moved, shift)
+    step = moved.cte("moved")
+    shift = usage.shift_statement(counters.c.owner_id == step.c.owner_id, step.c.size,
+                                  from_status=from_status, to_status=to_status)  # fmt: skip
+    both = sa.select(step)
+    return (both,) if shift is None else (both.add_cte(shift.cte("counted")),)
 
 
 def delete(session: Session, owner_id: uuid.UUID, file_id: uuid.UUID) -> bool:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from backend.db.engine import dialect_name
 from backend.db.tables import File, Owner, OwnerUsage, table_of
 
 # Which counters a file in each status is counted in; other statuses count nothing.
@@ -34,8 +35,8 @@ class Counts:
 
 def ensure(executor: Session | sa.Connection, owner_id: uuid.UUID) -> None:
     """Create the owner's counters (all zero) unless they exist; safe to race."""
-    bind = executor if isinstance(executor, sa.Connection) else executor.get_bind()
-    insert = (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(OwnerUsage)
+    postgres = dialect_name(executor) == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(OwnerUsage)
     executor.execute(
         insert.values(owner_id=owner_id).on_conflict_do_nothing(index_elements=["owner_id"])
     )
@@ -114,15 +115,11 @@ def reserve(
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def shift(
-    executor: Session | sa.Connection,
-    owner_id: uuid.UUID,
-    size: int,
-    *,
-    from_status: str,
-    to_status: str,
-) -> None:
-    """Move one file of `size` bytes between counters as its status changes."""
+def shift_statement(
+    which: sa.ColumnElement[bool], size: Any, *, from_status: str, to_status: str
+) -> sa.Update | None:
+    """The UPDATE that moves one file of `size` (a value or an expression) between the
+    counters of the owner `which` selects; None when neither status is counted."""
     table = table_of(OwnerUsage)
     counters = table.c
     values: dict[str, sa.ColumnElement[int]] = {}
@@ -135,8 +132,8 @@ def shift(
         values[bytes_name] = values.get(bytes_name, getattr(counters, bytes_name)) + size
         values[files_name] = values.get(files_name, getattr(counters, files_name)) + 1
     if not values:
-        return
-    executor.execute(table.update().where(table.c.owner_id == owner_id).values(**values))
+        return None
+    return table.update().where(which).values(**values)
 
 
 def _less(counter: Any, amount: int) -> sa.ColumnElement[int]:

@@ -125,7 +125,7 @@ class Sweeper:
                         session, file.owner_id, file.id,
                         from_status=FileStatus.PENDING, values=values,
                     )  # fmt: skip
-                    decided[FileStatus(str(values["status"]))] += moved
+                    decided[FileStatus(str(values["status"]))] += moved is not None
             # Committed: the rejections and expiries are recorded before step 3 destroys bytes.
             report.confirmed += decided[FileStatus.READY]
             report.rejected += decided[FileStatus.REJECTED]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from backend.db import files as queries
 from backend.db import idempotency
-from backend.db.engine import core_transaction, transaction
+from backend.db.engine import one_step, transaction
 from backend.db.tables import File, record_of, utcnow
 from backend.domain import quotas
 from backend.domain.content_types import normalize_content_type, require_allowed
@@ -309,7 +309,7 @@ class UploadService:
                 else " Send the bytes with the upload form first."
             )
             raise ObjectMissing("No object has arrived for this file." + hint)
-        with core_transaction(self.engine) as connection:
+        with one_step(self.engine) as connection:
             moved = queries.transition(
                 connection,
                 owner_id,
@@ -317,9 +317,9 @@ class UploadService:
                 from_status=FileStatus.PENDING,
                 values=_outcome(file, facts, composite),
             )
-            current = queries.read(connection, owner_id, file_id)
-        if moved and current is not None:
-            self._tell(current)
+            current = moved or queries.read(connection, owner_id, file_id)
+        if moved is not None:
+            self._tell(moved)
         if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile
             # The delete may have purged before these bytes landed: leave nothing behind.
             self.storage.purge(file.object_key)
