@@ -9,13 +9,14 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from mypy_boto3_s3 import S3Client
 
 from backend.db import migrate
 from backend.db.engine import create_engine
 from backend.domain.keys import KeyService
 from backend.settings import Settings
 from tests.configuration import replace_settings
-from tests.integration.api import Api
+from tests.integration.api import Api, announce
 
 
 @pytest.fixture
@@ -49,3 +50,27 @@ def test_upload_list_download_delete_on_sqlite(sqlite_api: Api) -> None:
     assert httpx.get(url).content == b"body 0"
     assert sqlite_api.request("DELETE", f"/files/{files[0]['file_id']}").status_code == 204
     assert sqlite_api.request("GET", f"/files/{files[0]['file_id']}").status_code == 404
+
+
+def test_quota_counters_follow_each_decision_on_sqlite(
+    sqlite_api: Api, settings: Settings, s3: S3Client
+) -> None:
+    """SQLite moves a file and its counters in two statements of one transaction."""
+
+    def usage() -> tuple[int, int, int, int]:
+        figures = sqlite_api.request("GET", "/me").json()["usage"]
+        return (figures["bytes_used"], figures["files_used"],
+                figures["bytes_reserved"], figures["files_reserved"])  # fmt: skip
+
+    ready = sqlite_api.upload(b"12345")
+    pending = announce(sqlite_api, b"0123456789")
+    assert usage() == (5, 1, 10, 1)
+
+    s3.put_object(Bucket=settings.storage.bucket, Key=pending["upload"]["fields"]["key"],
+                  Body=b"9876543210", ContentType="text/plain")  # fmt: skip
+    rejected = sqlite_api.request("POST", f"/files/{pending['file_id']}/confirm")
+    assert rejected.json()["code"] == "upload_rejected"
+    assert usage() == (5, 1, 0, 0)
+
+    assert sqlite_api.request("DELETE", f"/files/{ready['file_id']}").status_code == 204
+    assert usage() == (0, 0, 0, 0)
