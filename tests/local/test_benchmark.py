@@ -28,3 +28,4 @@ def test_the_quick_benchmark_runs_and_prints_its_table() -> None:
     for contender in ("initiate", "confirm pending", "rare q search", "noop litestar"):
         assert f"| {contender}" in done.stdout
     assert "initiate / no-op Litestar" in done.stdout
+    assert "initiate p99 at half its peak" in done.stdout  # the paced run happened
