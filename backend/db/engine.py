@@ -2,7 +2,8 @@
 
 Services open a short transaction per step, never one per request: no connection is held
 while S3 answers. `transaction` gives an ORM session; `core_transaction` a plain connection,
-for the hot paths; `single_statement` one statement without a transaction around it.
+for the hot paths; `single_statement` one statement without a transaction around it; and
+`one_step` whichever of the last two a step needs on this database.
 """
 
 from __future__ import annotations
