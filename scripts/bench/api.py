@@ -462,22 +462,31 @@ def _paced_lua(lua: str, connections: int, rate: float) -> str:
 
 
 def _half_peak(
-    results: Results, workers: int, url: str, contender: Contender, plan: Plan, tmp: Path
+    results: Results,
+    workers: int,
+    contenders: Sequence[Contender],
+    ports: dict[str, int],
+    plan: Plan,
+    tmp: Path,
 ) -> None:
-    """Run `contender` at half its peak rate (its median with many connections) and record
-    its latency there: a service is run well below its peak, where the tail is what users
-    feel."""
+    """Run initiate (and its --versus twin) at half its peak rate (its median with many
+    connections), alternating, and record the latency there: a service runs well below its
+    peak, where the tail is what users feel."""
     many = plan.connections[0]
-    peak = results.median((workers, contender.name, many), "rps")
-    if not peak > 0:
-        return
-    script = tmp / "half-peak.lua"
-    script.write_text(_paced_lua(contender.lua, many, peak / 2))
+    paced = []
+    for contender in contenders:
+        peak = results.median((workers, contender.name, many), "rps")
+        if contender.name.removesuffix(VERSUS) == "initiate" and peak > 0:
+            script = tmp / (re.sub(r"\W+", "-", contender.name) + "-half-peak.lua")
+            script.write_text(_paced_lua(contender.lua, many, peak / 2))
+            name = HALF_PEAK + contender.name.removeprefix("initiate")
+            paced.append((name, f"http://127.0.0.1:{ports[contender.server]}", script))
     for round_number in range(1, plan.rounds + 1):
-        sample = _wrk(url, script, many, plan.seconds)
-        results.add((workers, HALF_PEAK, many), sample)
-        print(f"  w{workers} round {round_number} {HALF_PEAK:<16} c{many:<3} {sample}",
-              flush=True)  # fmt: skip
+        for name, url, script in paced:
+            sample = _wrk(url, script, many, plan.seconds)
+            results.add((workers, name, many), sample)
+            print(f"  w{workers} round {round_number} {name:<16} c{many:<3} {sample}",
+                  flush=True)  # fmt: skip
 
 
 def _row(results: Results, workers: int, name: str, connections: Sequence[int]) -> str:
@@ -499,7 +508,9 @@ def _report(results: Results, workers: int, connections: Sequence[int]) -> None:
         f"| endpoint                 | rps c{many:<3} | p99 ms   | rps c1    | p50 ms  |\n"
         "| ------------------------ | --------- | -------- | --------- | ------- |"
     )
-    names = dict.fromkeys(k[1] for k in results.samples if k[0] == workers and k[1] != HALF_PEAK)
+    names = dict.fromkeys(
+        k[1] for k in results.samples if k[0] == workers and not k[1].startswith(HALF_PEAK)
+    )
     for name in names:
         print(_row(results, workers, name, connections))
 
@@ -535,6 +546,10 @@ def _report(results: Results, workers: int, connections: Sequence[int]) -> None:
             mine = name.removesuffix(VERSUS)
             print(f"  {mine:<16} this / --versus: rate c{many} {rate(mine) / rate(name):5.2f}x,"
                   f" p50 c1 {p50(mine) / p50(name):5.2f}x")  # fmt: skip
+    half, half_versus = (workers, HALF_PEAK, many), (workers, HALF_PEAK + VERSUS, many)
+    if half in results.samples and half_versus in results.samples:
+        p99 = results.median(half, "p99_ms") / results.median(half_versus, "p99_ms")
+        print(f"  initiate p99 at half peak this / --versus: {p99:5.2f}x")
 
 
 VERSUS = " (vs)"
@@ -576,6 +591,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         metavar="DIR",
         help="also serve another checkout on the same database and alternate it with this one",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAMES",
+        help="run only these contenders, comma-separated (e.g. 'initiate,download url')",
     )
     parser.add_argument(
         "--profile",
@@ -627,6 +647,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         pending_ids, ready_id = _seed_objects(database_url, s3, owner, pending)
         print(f"seeded {rows:,} rows and {pending:,} objects in {time.monotonic() - started:.0f} s")
         contenders = _contenders(key, deep_key, ready_id, pending_ids, deep_cursor)
+        if args.only:
+            wanted = {name.strip() for name in args.only.split(",")}
+            contenders = [c for c in contenders if c.name in wanted]
         if args.versus:
             contenders = [
                 twin
@@ -639,6 +662,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
         results = Results()
         results.companion_missing = "not in a --quick run" if args.quick else _companion_installed()
+        if args.only and COMPANION_NAME not in args.only:
+            results.companion_missing = "not asked for (--only)"
         if results.companion_missing is None:
             contenders.append(
                 Contender(
@@ -681,9 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 }
                 _rounds(results, workers, contenders, ports, scripts, plan, api_pid,
                         database_url, pending_ids)  # fmt: skip
-                initiate = next(c for c in contenders if c.name == "initiate")
-                _half_peak(results, workers, f"http://127.0.0.1:{api_port}", initiate, plan,
-                           Path(tmp))  # fmt: skip
+                _half_peak(results, workers, contenders, ports, plan, Path(tmp))
         for workers in workers_list:
             _report(results, workers, connections)
     return 0
