@@ -43,7 +43,31 @@ class DevStack:
     def interrupt(self, signum: int = signal.SIGINT) -> int:
         """Ctrl-C as a person would press it (or another stop signal); the exit code."""
         self.process.send_signal(signum)
-        return self.process.wait(timeout=30)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            stacks = _python_stacks(self.process.pid)
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(
+                f"scripts/dev was still running 30 s after {signal.Signals(signum).name}.\n"
+                f"Its threads then:\n{stacks}\nIts output:\n{self.output()}"
+            )
+
+
+def _python_stacks(pid: int) -> str:
+    """Where each thread of a Python process is (py-spy), to tell why it hangs."""
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        return "(py-spy is not installed)"
+    dumped = subprocess.run(
+        [str(spy), "dump", "--pid", str(pid)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return dumped.stdout or dumped.stderr
 
 
 def _env(data_dir: Path, port: int, s3_port: int, **extra: str) -> dict[str, str]:
