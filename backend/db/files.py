@@ -175,7 +175,9 @@ def transition(
     The status test is in the UPDATE itself, so of two concurrent confirms exactly one wins.
     The owner's quota counters follow the move in the same statement on PostgreSQL (a
     data-modifying WITH), in the same transaction on SQLite, and only when it happened, so a
-    file is counted once whichever path decides it. On SQLite, call it in a transaction.
+    file is counted once whichever path decides it. On SQLite, call it in a transaction
+    (`one_step` gives one), never on a `single_statement` connection. Every value is sent as a
+    bound parameter: plain values only, no SQL expressions.
     """
     to_status = str(values.get("status", from_status))
     statements = _transition_statements(

@@ -216,7 +216,7 @@ class Reconciler:
                     "settled_at": None,
                 },
             )  # fmt: skip
-        if not marked:
+        if marked is None:
             return Finding(kind, fresh.object_key, str(mismatch), outcome="changed meanwhile")
         return Finding(
             kind, fresh.object_key, str(mismatch), fixed=True, outcome="file marked rejected"

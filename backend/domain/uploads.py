@@ -317,7 +317,7 @@ class UploadService:
                 from_status=FileStatus.PENDING,
                 values=_outcome(file, facts, composite),
             )
-            current = moved or queries.read(connection, owner_id, file_id)
+            current = moved if moved is not None else queries.read(connection, owner_id, file_id)
         if moved is not None:
             self._tell(moved)
         if current is None or current.status == FileStatus.DELETING:  # deleted meanwhile

@@ -602,7 +602,14 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="CONTENDER",
         help="sample the server with py-spy during this contender's first run (one worker)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.only:
+        # The names only: the contenders' scripts need the seeded keys and files.
+        known = {c.name for c in _contenders("", "", "", [""], "")} | {COMPANION_NAME}
+        if unknown := sorted({name.strip() for name in args.only.split(",")} - known):
+            parser.error(f"--only: no contender named {', '.join(unknown)}; the names are "
+                         f"{', '.join(sorted(known))}")  # fmt: skip
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -130,6 +130,10 @@ def test_concurrent_confirms_make_exactly_one_transition(
     assert [r.file.status for r in results] == ["ready", "ready"]
     # One UPDATE won; the other found the row already ready and changed nothing.
     assert results[0].file.confirmed_at == results[1].file.confirmed_at
+    # ...and the owner's counters moved once: one file used, nothing left reserved.
+    usage = api.request("GET", "/me").json()["usage"]
+    assert (usage["bytes_used"], usage["files_used"]) == (len(body), 1)
+    assert (usage["bytes_reserved"], usage["files_reserved"]) == (0, 0)
 
 
 @pytest.mark.parametrize(
