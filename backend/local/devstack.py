@@ -108,17 +108,23 @@ def _prepare_database_and_key(config: DevConfig, settings: Settings) -> str:
 
 
 def _stop_on_hangup_and_terminate() -> None:
-    """Make SIGTERM and SIGHUP unwind like Ctrl-C, so `finally` stops SeaweedFS.
+    """Make SIGTERM and SIGHUP stop the stack like Ctrl-C, so `finally` stops SeaweedFS.
 
-    SeaweedFS runs in its own session, out of reach of the terminal's signals. uvicorn handles
-    SIGTERM itself and then re-raises it through the handler it found, which is this one.
+    SeaweedFS runs in its own session, out of reach of the terminal's signals. While the API
+    serves, uvicorn handles SIGTERM itself: it stops serving, then raises the signal again
+    through the handler it found, this one. A hangup takes the same path as a SIGTERM:
+    raised straight from a handler while uvicorn serves, the KeyboardInterrupt could land
+    inside a request, where uvicorn catches every exception and goes on serving.
     """
 
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    def hang_up(_signum: int, _frame: object) -> None:
+        signal.raise_signal(signal.SIGTERM)
+
     signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
+    signal.signal(signal.SIGHUP, hang_up)
 
 
 def _banner(config: DevConfig, key: str, settings: Settings) -> str:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -235,6 +236,38 @@ def test_dev_stops_everything_on_terminate_and_hangup(
     data_dir = tmp_path / "data"
     stack = _start(data_dir, *ports, tmp_path / "dev.log")
     stack.interrupt(signum)
+    assert _processes_using(data_dir) == [], stack.output()
+    assert "stopping SeaweedFS" in stack.output()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_dev_stops_on_a_signal_that_arrives_while_it_serves(
+    tmp_path: Path, ports: tuple[int, int], signum: int
+) -> None:
+    """A signal caught in the middle of a request still stops the stack (uvicorn catches
+    whatever a request raises, so an exception from the signal handler would be lost)."""
+    data_dir = tmp_path / "data"
+    stack = _start(data_dir, *ports, tmp_path / "dev.log")
+    stopped = threading.Event()
+
+    def keep_asking() -> None:
+        with httpx.Client(base_url=stack.api, timeout=5) as client:
+            while not stopped.is_set():
+                try:
+                    client.get("/health/live")
+                except httpx.TransportError:
+                    return
+
+    clients = [threading.Thread(target=keep_asking) for _ in range(4)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(1)  # well into the requests
+        stack.interrupt(signum)
+    finally:
+        stopped.set()
+        for client in clients:
+            client.join(timeout=10)
     assert _processes_using(data_dir) == [], stack.output()
     assert "stopping SeaweedFS" in stack.output()
 
