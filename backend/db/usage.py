@@ -136,7 +136,7 @@ def shift_statement(
     return table.update().where(which).values(**values)
 
 
-def _less(counter: Any, amount: int) -> sa.ColumnElement[int]:
+def _less(counter: Any, amount: Any) -> sa.ColumnElement[int]:
     """counter - amount, never below zero: counters a hand-edited row made drift must not stop
     files from being released (reconcile reports and repairs the drift)."""
     return sa.case((counter < amount, 0), else_=counter - amount)
