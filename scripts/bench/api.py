@@ -58,6 +58,10 @@ class Contender:
     lua: str
     server: str = "api"  # or "noop", "versus", "companion"
 
+    def url(self, ports: dict[str, int]) -> str:
+        """Where its server listens."""
+        return f"http://127.0.0.1:{ports[self.server]}"
+
 
 @dataclass
 class Sample:
@@ -430,11 +434,11 @@ def _rounds(
     for contender in contenders:
         if contender.name.startswith("confirm pending"):
             _reset_pending(database_url, pending_ids)
-        url = f"http://127.0.0.1:{ports[contender.server]}"
-        _wrk(url, scripts[contender.name], plan.connections[0], min(plan.seconds, 1.0))
+        _wrk(contender.url(ports), scripts[contender.name], plan.connections[0],
+             min(plan.seconds, 1.0))  # fmt: skip
     for round_number in range(1, plan.rounds + 1):
         for contender in contenders:
-            url = f"http://127.0.0.1:{ports[contender.server]}"
+            url = contender.url(ports)
             for count in plan.connections:
                 if contender.name.startswith("confirm pending"):
                     _reset_pending(database_url, pending_ids)
@@ -480,7 +484,7 @@ def _half_peak(
             script = tmp / (re.sub(r"\W+", "-", contender.name) + "-half-peak.lua")
             script.write_text(_paced_lua(contender.lua, many, peak / 2))
             name = HALF_PEAK + contender.name.removeprefix("initiate")
-            paced.append((name, f"http://127.0.0.1:{ports[contender.server]}", script))
+            paced.append((name, contender.url(ports), script))
     for round_number in range(1, plan.rounds + 1):
         for name, url, script in paced:
             sample = _wrk(url, script, many, plan.seconds)
@@ -604,9 +608,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.only:
+        args.only = frozenset(name.strip() for name in args.only.split(","))
         # The names only: the contenders' scripts need the seeded keys and files.
         known = {c.name for c in _contenders("", "", "", [""], "")} | {COMPANION_NAME}
-        if unknown := sorted({name.strip() for name in args.only.split(",")} - known):
+        if unknown := sorted(args.only - known):
             parser.error(f"--only: no contender named {', '.join(unknown)}; the names are "
                          f"{', '.join(sorted(known))}")  # fmt: skip
     return args
@@ -655,8 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seeded {rows:,} rows and {pending:,} objects in {time.monotonic() - started:.0f} s")
         contenders = _contenders(key, deep_key, ready_id, pending_ids, deep_cursor)
         if args.only:
-            wanted = {name.strip() for name in args.only.split(",")}
-            contenders = [c for c in contenders if c.name in wanted]
+            contenders = [c for c in contenders if c.name in args.only]
         if args.versus:
             contenders = [
                 twin
