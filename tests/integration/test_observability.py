@@ -101,6 +101,7 @@ def test_every_response_carries_a_request_id_and_a_problem_names_it(api: Api) ->
     # An id we could not log safely is replaced, not echoed.
     forged = api.request("GET", "/files", headers={"X-Request-ID": 'x" level="error' * 20})
     assert re.fullmatch(r"[0-9a-f]{32}", forged.headers["x-request-id"])
+    assert forged.headers["x-request-id"] != generated.headers["x-request-id"]  # fresh each time
 
     problem = api.http.get("/files", headers={"X-Request-ID": "support-ticket-1"})
     assert problem.status_code == 401
